@@ -1,0 +1,542 @@
+"""The differentiable operations: each a Function whose backward sits under its forward.
+
+Notation: y = f(x) is the forward; gy = dL/dy arrives in backward, which returns
+gx = dL/dx = gy · dy/dx (elementwise ops) or the matching matrix form (matmul).
+
+Broadcasting: when an op broadcasts an input up to the output's shape, each element
+of that input was used many times, so its gradient is the *sum* over the copies.
+``sum_to`` does that sum; every binary op sends its input gradients through it.
+
+Backwards are written with these same ops, so they can be differentiated again.
+"""
+
+from __future__ import annotations
+
+from minigan import backend
+from minigan.autograd import Function, Tensor
+
+__all__ = [
+    "constant", "add", "sub", "mul", "div", "neg", "pow", "matmul",
+    "sum", "mean", "reshape", "transpose", "broadcast_to", "sum_to", "getitem", "concatenate",
+    "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "leaky_relu",
+    "softplus", "log_sigmoid", "maximum", "clip",
+]
+
+
+def constant(value, like: Tensor) -> Tensor:
+    """``value`` (a number or array) as a gradient-free Tensor of ``like``'s dtype and backend."""
+    if isinstance(value, Tensor):
+        return value
+    xp = backend.array_module(like.data, value) if backend.is_array(value) else backend.module_of(like.data)
+    return Tensor(xp.asarray(value, dtype=like.dtype))
+
+
+def _tensors(a, b) -> tuple[Tensor, Tensor]:
+    """Both operands as Tensors; a plain number takes the other operand's dtype."""
+    if not isinstance(a, Tensor):
+        a = constant(a, like=b)
+    elif not isinstance(b, Tensor):
+        b = constant(b, like=a)
+    return a, b
+
+
+def _mask(condition, like: Tensor) -> Tensor:
+    """A boolean array as a 0/1 constant of ``like``'s dtype (for piecewise derivatives)."""
+    return Tensor(condition.astype(like.dtype))
+
+
+# ----------------------------------------------------------------------------- broadcasting
+
+
+def _sum_to_array(array, shape):
+    lead = array.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and array.shape[lead + i] != 1
+    )
+    return array.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+class SumTo(Function):
+    """y = x summed over its broadcast axes down to ``shape``;  gx = gy broadcast back up."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        return _sum_to_array(x, self.shape)
+
+    def backward(self, gy):
+        return broadcast_to(gy, self.inputs[0].shape)
+
+
+def sum_to(x: Tensor, shape) -> Tensor:
+    shape = tuple(shape)
+    return x if x.shape == shape else SumTo(shape)(x)
+
+
+class BroadcastTo(Function):
+    """y = x repeated along new or length-1 axes up to ``shape``;  gx = sum_to(gy, x.shape)."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        return backend.module_of(x).broadcast_to(x, self.shape)
+
+    def backward(self, gy):
+        return sum_to(gy, self.inputs[0].shape)
+
+
+def broadcast_to(x: Tensor, shape) -> Tensor:
+    shape = tuple(shape)
+    return x if x.shape == shape else BroadcastTo(shape)(x)
+
+
+# ----------------------------------------------------------------------------- arithmetic
+
+
+class Add(Function):
+    """y = a + b;  ga = gy, gb = gy (each summed back to its own shape)."""
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        return sum_to(gy, a.shape), sum_to(gy, b.shape)
+
+
+def add(a, b) -> Tensor:
+    return Add()(*_tensors(a, b))
+
+
+class Sub(Function):
+    """y = a - b;  ga = gy, gb = -gy."""
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        return sum_to(gy, a.shape), sum_to(-gy, b.shape)
+
+
+def sub(a, b) -> Tensor:
+    return Sub()(*_tensors(a, b))
+
+
+class Mul(Function):
+    """y = a * b;  ga = gy * b, gb = gy * a."""
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        return sum_to(gy * b, a.shape), sum_to(gy * a, b.shape)
+
+
+def mul(a, b) -> Tensor:
+    return Mul()(*_tensors(a, b))
+
+
+class Div(Function):
+    """y = a / b;  ga = gy / b, gb = -gy * a / b²."""
+
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        ga = gy / b
+        return sum_to(ga, a.shape), sum_to(-ga * a / b, b.shape)
+
+
+def div(a, b) -> Tensor:
+    return Div()(*_tensors(a, b))
+
+
+class Neg(Function):
+    """y = -x;  gx = -gy."""
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+def neg(x: Tensor) -> Tensor:
+    return Neg()(x)
+
+
+class Pow(Function):
+    """y = x ** c for a constant number c;  gx = gy * c * x ** (c - 1)."""
+
+    def __init__(self, exponent: float):
+        self.exponent = exponent
+
+    def forward(self, x):
+        return x**self.exponent
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        c = self.exponent
+        return gy * c * x ** (c - 1)
+
+
+def pow(x: Tensor, exponent) -> Tensor:
+    if isinstance(exponent, Tensor) or backend.is_array(exponent):
+        raise TypeError("pow: the exponent must be a plain number (a tensor exponent is not supported)")
+    return Pow(exponent)(x)
+
+
+class MatMul(Function):
+    """Y = A @ B (2-D);  gA = gY @ Bᵀ, gB = Aᵀ @ gY."""
+
+    def forward(self, a, b):
+        return a @ b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        return gy @ b.T, a.T @ gy
+
+
+def matmul(a, b) -> Tensor:
+    a, b = _tensors(a, b)
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"matmul takes 2-D tensors, got shapes {a.shape} and {b.shape}")
+    if a.shape[1] != b.shape[0]:
+        raise ValueError(
+            f"matmul: shapes {a.shape} and {b.shape} do not align "
+            f"({a.shape[1]} columns on the left, {b.shape[0]} rows on the right)"
+        )
+    return MatMul()(a, b)
+
+
+# ----------------------------------------------------------------------------- reductions and shapes
+
+
+def _normalise_axes(axis, ndim: int) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    for ax in axes:
+        if not -ndim <= ax < ndim:
+            raise ValueError(f"axis {ax} is out of range for a tensor with {ndim} dimensions")
+    return tuple(ax % ndim for ax in axes)
+
+
+class Sum(Function):
+    """y = Σ x over ``axes``;  gx = gy broadcast back over the summed axes."""
+
+    def __init__(self, axes, keepdims: bool):
+        self.axes, self.keepdims = axes, keepdims
+
+    def forward(self, x):
+        return x.sum(axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        if not self.keepdims:  # put the summed axes back as length 1, then broadcast
+            kept_shape = tuple(1 if i in self.axes else n for i, n in enumerate(x.shape))
+            gy = reshape(gy, kept_shape)
+        return broadcast_to(gy, x.shape)
+
+
+def sum(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+    return Sum(_normalise_axes(axis, x.ndim), keepdims)(x)
+
+
+def mean(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+    """The sum divided by the number of elements summed."""
+    axes = _normalise_axes(axis, x.ndim)
+    count = 1
+    for ax in axes:
+        count *= x.shape[ax]
+    return sum(x, axes, keepdims) * (1.0 / count)
+
+
+class Reshape(Function):
+    """y = x with a new shape;  gx = gy reshaped back."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        return x.reshape(self.shape)
+
+    def backward(self, gy):
+        return reshape(gy, self.inputs[0].shape)
+
+
+def reshape(x: Tensor, shape) -> Tensor:
+    shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+    return x if x.shape == shape else Reshape(shape)(x)
+
+
+class Transpose(Function):
+    """y = x with its axes permuted;  gx = gy with the inverse permutation."""
+
+    def __init__(self, axes):
+        self.axes = axes
+
+    def forward(self, x):
+        return x.transpose(self.axes)
+
+    def backward(self, gy):
+        if self.axes is None:
+            return transpose(gy)
+        inverse = tuple(sorted(range(len(self.axes)), key=self.axes.__getitem__))
+        return transpose(gy, inverse)
+
+
+def transpose(x: Tensor, axes=None) -> Tensor:
+    return Transpose(tuple(axes) if axes is not None else None)(x)
+
+
+class GetItem(Function):
+    """y = x[index] (slicing or indexing);  gx = zeros with gy added in at ``index``."""
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x):
+        return x[self.index]
+
+    def backward(self, gy):
+        return ScatterAdd(self.index, self.inputs[0].shape)(gy)
+
+
+class ScatterAdd(Function):
+    """y = zeros(shape) with x added at ``index`` (repeats add up);  gx = gy[index]."""
+
+    def __init__(self, index, shape):
+        self.index, self.shape = index, shape
+
+    def forward(self, x):
+        xp = backend.module_of(x)
+        y = xp.zeros(self.shape, dtype=x.dtype)
+        xp.add.at(y, self.index, x)
+        return y
+
+    def backward(self, gy):
+        return getitem(gy, self.index)
+
+
+def getitem(x: Tensor, index) -> Tensor:
+    if isinstance(index, Tensor):
+        index = index.data
+    elif isinstance(index, tuple):
+        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return GetItem(index)(x)
+
+
+class Concatenate(Function):
+    """y = [x1, x2, ...] joined along ``axis``;  gxi = the slice of gy where xi went."""
+
+    def __init__(self, axis: int):
+        self.axis = axis
+
+    def forward(self, *xs):
+        return backend.module_of(xs[0]).concatenate(xs, axis=self.axis)
+
+    def backward(self, gy):
+        grads, start = [], 0
+        for x in self.inputs:
+            index = [slice(None)] * gy.ndim
+            index[self.axis] = slice(start, start + x.shape[self.axis])
+            grads.append(getitem(gy, tuple(index)))
+            start += x.shape[self.axis]
+        return tuple(grads)
+
+
+def concatenate(tensors, axis: int = 0) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("concatenate needs at least one tensor")
+    (axis,) = _normalise_axes(axis, tensors[0].ndim)
+    return Concatenate(axis)(*tensors)
+
+
+# ----------------------------------------------------------------------------- elementwise functions
+
+
+class Exp(Function):
+    """y = eˣ;  gx = gy * y."""
+
+    def forward(self, x):
+        return backend.module_of(x).exp(x)
+
+    def backward(self, gy):
+        return gy * self.output
+
+
+def exp(x: Tensor) -> Tensor:
+    return Exp()(x)
+
+
+class Log(Function):
+    """y = ln x;  gx = gy / x."""
+
+    def forward(self, x):
+        return backend.module_of(x).log(x)
+
+    def backward(self, gy):
+        return gy / self.inputs[0]
+
+
+def log(x: Tensor) -> Tensor:
+    return Log()(x)
+
+
+class Sqrt(Function):
+    """y = √x;  gx = gy / (2y)."""
+
+    def forward(self, x):
+        return backend.module_of(x).sqrt(x)
+
+    def backward(self, gy):
+        return gy / (self.output * 2.0)
+
+
+def sqrt(x: Tensor) -> Tensor:
+    return Sqrt()(x)
+
+
+class Abs(Function):
+    """y = |x|;  gx = gy * sign(x) (taken as 0 at x = 0)."""
+
+    def forward(self, x):
+        return backend.module_of(x).abs(x)
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return gy * Tensor(backend.module_of(x.data).sign(x.data))
+
+
+def abs(x: Tensor) -> Tensor:  # like sum and pow, named as in NumPy; shadows the builtin here
+    return Abs()(x)
+
+
+class Tanh(Function):
+    """y = tanh x;  gx = gy * (1 - y²)."""
+
+    def forward(self, x):
+        return backend.module_of(x).tanh(x)
+
+    def backward(self, gy):
+        y = self.output
+        return gy * (1.0 - y * y)
+
+
+def tanh(x: Tensor) -> Tensor:
+    return Tanh()(x)
+
+
+class Sigmoid(Function):
+    """y = σ(x) = 1 / (1 + e⁻ˣ), computed as exp(-softplus(-x)): no overflow for any x;
+    gx = gy * y * (1 - y)."""
+
+    def forward(self, x):
+        xp = backend.module_of(x)
+        return xp.exp(-xp.logaddexp(0, -x))
+
+    def backward(self, gy):
+        y = self.output
+        return gy * y * (1.0 - y)
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    return Sigmoid()(x)
+
+
+class ReLU(Function):
+    """y = max(x, 0);  gx = gy where x > 0, else 0."""
+
+    def forward(self, x):
+        return backend.module_of(x).maximum(x, 0)
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return gy * _mask(x.data > 0, like=x)
+
+
+def relu(x: Tensor) -> Tensor:
+    return ReLU()(x)
+
+
+class LeakyReLU(Function):
+    """y = x if x > 0 else slope * x;  gx = gy, or slope * gy where x ≤ 0."""
+
+    def __init__(self, slope: float):
+        self.slope = slope
+
+    def forward(self, x):
+        return backend.module_of(x).where(x > 0, x, x * self.slope)
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        xp = backend.module_of(x.data)
+        return gy * Tensor(xp.where(x.data > 0, 1.0, self.slope).astype(x.dtype))
+
+
+def leaky_relu(x: Tensor, slope: float = 0.2) -> Tensor:
+    return LeakyReLU(slope)(x)
+
+
+class Softplus(Function):
+    """y = ln(1 + eˣ), computed as logaddexp(0, x): exact and finite for any x;
+    gx = gy * σ(x)."""
+
+    def forward(self, x):
+        return backend.module_of(x).logaddexp(0, x)
+
+    def backward(self, gy):
+        return gy * sigmoid(self.inputs[0])
+
+
+def softplus(x: Tensor) -> Tensor:
+    return Softplus()(x)
+
+
+def log_sigmoid(x: Tensor) -> Tensor:
+    """ln σ(x) = -softplus(-x): finite for any x (the naive ln(σ(x)) gives -inf below x ≈ -745)."""
+    return -softplus(-x)
+
+
+class Maximum(Function):
+    """y = max(a, b) elementwise;  the gradient goes to the larger input (to ``a`` on ties)."""
+
+    def forward(self, a, b):
+        return backend.module_of(a).maximum(a, b)
+
+    def backward(self, gy):
+        a, b = self.inputs
+        a_wins = _mask(a.data >= b.data, like=a)
+        return sum_to(gy * a_wins, a.shape), sum_to(gy * (1.0 - a_wins), b.shape)
+
+
+def maximum(a, b) -> Tensor:
+    return Maximum()(*_tensors(a, b))
+
+
+class Clip(Function):
+    """y = min(max(x, low), high);  gx = gy inside [low, high], 0 outside."""
+
+    def __init__(self, low: float, high: float):
+        self.low, self.high = low, high
+
+    def forward(self, x):
+        return backend.module_of(x).clip(x, self.low, self.high)
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return gy * _mask((x.data >= self.low) & (x.data <= self.high), like=x)
+
+
+def clip(x: Tensor, low: float, high: float) -> Tensor:
+    if not low <= high:
+        raise ValueError(f"clip: low ({low}) must not exceed high ({high})")
+    return Clip(low, high)(x)
+

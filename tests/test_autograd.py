@@ -1,0 +1,203 @@
+"""The autodiff engine: the classic bugs, graph lifetime, second order, bad input."""
+
+import gc
+import tracemalloc
+import weakref
+
+import numpy as np
+import pytest
+
+from minigan import Tensor, backend, grad, no_grad, ops
+from minigan.gradcheck import check_grad
+
+from strategies import leaf
+
+
+def test_shared_subexpression_gradients_add_up(xp):
+    x = leaf([1.5, -2.0])
+    y = (x * x + x).sum()  # dy/dx = 2x + 1: x is used three times
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [4.0, -3.0])
+
+
+def test_diamond_graph_reuses_an_intermediate(xp):
+    x = leaf([0.3, 0.7])
+    h = ops.tanh(x)
+    y = (h * h + ops.exp(h)).sum()  # h feeds two branches that meet again
+    y.backward()
+    t = np.tanh([0.3, 0.7])
+    np.testing.assert_allclose(x.grad.numpy(), (2 * t + np.exp(t)) * (1 - t**2))
+
+
+def test_bias_broadcast_over_a_batch_sums_its_gradient(xp):
+    batch = leaf(np.arange(12.0).reshape(4, 3))
+    bias = leaf([0.1, 0.2, 0.3])
+    (batch + bias).sum().backward()
+    np.testing.assert_allclose(bias.grad.numpy(), [4.0, 4.0, 4.0])  # one per row
+    assert bias.grad.shape == (3,)
+    check_grad(lambda b, w: ((b + w) ** 2).sum(), [leaf(np.ones((4, 3))), leaf([0.1, 0.2, 0.3])])
+
+
+def test_sum_with_keepdims_keeps_the_axis_and_its_gradient_broadcasts(xp):
+    x = leaf(np.arange(6.0).reshape(2, 3))
+    s = x.sum(axis=1, keepdims=True)
+    assert s.shape == (2, 1)
+    (s * leaf([[1.0], [2.0]])).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[1, 1, 1], [2, 2, 2]])
+
+
+def test_a_chain_of_ten_thousand_ops_backpropagates_without_recursion(xp):
+    x = leaf([1.0])
+    y = x
+    for _ in range(10_000):
+        y = y * 1.0001
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0001**10_000], rtol=1e-9)
+
+
+def test_no_grad_records_no_graph(xp):
+    x = leaf([1.0, 2.0])
+    with no_grad():
+        y = ops.exp(x) * 3.0
+    assert y.creator is None and not y.requires_grad
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        y.sum().backward()
+
+
+def test_detach_cuts_the_graph(xp):
+    x = leaf([2.0])
+    y = x * x
+    z = (y.detach() * x).sum()  # only the direct use of x counts: dz/dx = y = 4
+    z.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [4.0])
+
+
+def test_gradients_accumulate_across_backward_calls_until_reset(xp):
+    x = leaf([3.0])
+    (x * 2.0).sum().backward()
+    (x * 5.0).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [7.0])
+
+
+def test_graph_is_freed_after_backward_even_while_the_loss_is_held(xp):
+    x = leaf(np.ones(3))
+    hidden = ops.tanh(x)
+    loss = (hidden * hidden).sum()
+    hidden_ref = weakref.ref(hidden)
+    del hidden
+    assert hidden_ref() is not None  # the graph holds it until backward
+    loss.backward()
+    assert hidden_ref() is None
+    with pytest.raises(RuntimeError, match="freed"):
+        loss.backward()
+
+
+def test_retain_graph_allows_a_second_backward(xp):
+    x = leaf([2.0])
+    loss = (x * x * x).sum()
+    loss.backward(retain_graph=True)
+    loss.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [24.0])
+
+
+def test_memory_stays_flat_over_many_iterations():
+    w = leaf(np.random.default_rng(0).standard_normal((32, 32)))
+    x = Tensor(np.ones((16, 32)))
+
+    def step():
+        loss = ops.tanh(x @ w).mean()
+        loss.backward()
+        w.grad = None
+        return loss  # the caller keeps the loss: its graph must be gone anyway
+
+    kept = [step() for _ in range(50)]  # warm up caches and allocator
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    kept += [step() for _ in range(500)]
+    gc.collect()
+    grown = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    # 500 kept loss tensors cost a few hundred bytes each; a kept graph would cost > 4 KiB each
+    assert grown < 500 * 1024, f"memory grew by {grown} bytes over 500 iterations"
+
+
+def test_second_order_gradient_of_a_cubic(xp):
+    x = leaf([1.0, -2.0])
+    (g,) = grad((x**3).sum(), [x], create_graph=True)  # 3x²
+    (h,) = grad(g.sum(), [x])  # 6x
+    np.testing.assert_allclose(g.numpy(), [3.0, 12.0])
+    np.testing.assert_allclose(h.numpy(), [6.0, -12.0])
+
+
+def test_grad_returns_gradients_without_touching_dot_grad(xp):
+    x, w = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    (gx,) = grad((x * w).sum(), [x])
+    np.testing.assert_allclose(gx.numpy(), [3.0, 4.0])
+    assert x.grad is None and w.grad is None
+
+
+def test_grad_of_an_intermediate_tensor(xp):
+    x = leaf([1.0, 2.0])
+    hidden = x * 3.0
+    (g_hidden,) = grad((hidden * hidden).sum(), [hidden])
+    np.testing.assert_allclose(g_hidden.numpy(), [6.0, 12.0])
+
+
+def test_grad_of_an_unused_input_is_zero(xp):
+    x, unused = leaf([1.0]), leaf([[5.0, 6.0]])
+    gx, g_unused = grad((x * 2.0).sum(), [x, unused])
+    np.testing.assert_allclose(g_unused.numpy(), [[0.0, 0.0]])
+
+
+def test_comparisons_return_plain_arrays(xp):
+    x = leaf([1.0, -1.0])
+    mask = x > 0
+    assert backend.is_array(mask) and mask.dtype == bool
+    assert (x <= 0).tolist() == [False, True]
+
+
+def test_numbers_in_an_op_take_the_tensor_dtype(xp):
+    x = Tensor(backend.asarray(np.ones(3, dtype=np.float32)), requires_grad=True)
+    for y in (x * 2.5, 1.0 - x, x / 3.0, 2.0**-1 * x, x**2):
+        assert y.dtype == np.float32
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def test_matmul_shape_mismatch_names_both_shapes():
+    with pytest.raises(ValueError, match=r"\(2, 3\) and \(4, 5\)"):
+        Tensor(np.ones((2, 3))) @ Tensor(np.ones((4, 5)))
+
+
+def test_backward_on_non_scalar_without_seed_says_so():
+    y = leaf(np.ones((2, 2))) * 2.0
+    with pytest.raises(RuntimeError, match=r"non-scalar tensor of shape \(2, 2\) needs a seed gradient"):
+        y.backward()
+
+
+def test_backward_with_a_seed_of_the_wrong_shape_says_so():
+    y = leaf(np.ones((2, 2))) * 2.0
+    with pytest.raises(ValueError, match=r"seed gradient has shape \(3,\)"):
+        y.backward(np.ones(3))
+
+
+def test_integer_tensor_cannot_require_grad():
+    with pytest.raises(TypeError, match="only floating-point tensors can require gradients.*int64"):
+        Tensor(np.arange(3), requires_grad=True)
+
+
+def test_mixing_float32_and_float64_tensors_is_refused():
+    with pytest.raises(TypeError, match="float32 and float64"):
+        Tensor(np.ones(2, dtype=np.float32)) + Tensor(np.ones(2))
+
+
+def test_tensor_of_a_tensor_is_refused_with_advice():
+    with pytest.raises(TypeError, match="detach"):
+        Tensor(Tensor(np.ones(2)))
+
+
+def test_pow_with_a_tensor_exponent_is_refused():
+    with pytest.raises(TypeError, match="exponent must be a plain number"):
+        leaf([1.0]) ** leaf([2.0])
