@@ -1,0 +1,156 @@
+"""Losses: binary cross-entropy for D, the three classic generator losses, and WGAN-GP.
+
+D outputs a logit ℓ; its probability that x is real is D(x) = σ(ℓ). Working with ℓ
+instead of D(x) keeps every loss finite: ln σ(ℓ) = -softplus(-ℓ) is exact for any ℓ,
+where ln(D(x)) would give -inf as soon as D(x) rounds to 0.
+
+Generator losses, all functions of ℓ = σ⁻¹(D(G(z))) on fake samples, all minimised by G:
+
+    minimax          E[ln(1 - D(G(z)))]   = -E[softplus(ℓ)]     (the game's own value; saturates)
+    non_saturating  -E[ln D(G(z))]        =  E[softplus(-ℓ)]    (Goodfellow 2014's practical fix)
+    max_likelihood  -E[exp(σ⁻¹(D(G(z))))] = -E[exp(ℓ)]         (Goodfellow 2014, "On distinguish-
+                                                                   ability criteria"; note 002)
+
+Their gradients with respect to ℓ are -D, -(1 - D) and -D/(1 - D): when D rejects the
+fakes (D → 0) the minimax and max-likelihood gradients vanish and the non-saturating
+one does not (notes 000 and 002; ``demos/vanishing_gradients.py`` draws it).
+The seeds write J_G with a factor ½; minigan drops it (a constant that only rescales G's step).
+"""
+
+from __future__ import annotations
+
+from minigan import backend, ops
+from minigan.autograd import Tensor, grad
+
+__all__ = [
+    "bce", "bce_with_logits", "discriminator_losses",
+    "minimax_generator_loss", "non_saturating_generator_loss", "max_likelihood_generator_loss",
+    "GENERATOR_LOSSES", "generator_loss",
+    "critic_loss", "wasserstein_generator_loss", "gradient_penalty",
+]
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(values: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return values.mean()
+    if reduction == "sum":
+        return values.sum()
+    if reduction == "none":
+        return values
+    raise ValueError(f"unknown reduction {reduction!r}; known: {', '.join(REDUCTIONS)}")
+
+
+def _targets(targets, like: Tensor, label_smoothing: float = 0.0) -> Tensor:
+    """Targets as a constant tensor of ``like``'s dtype, checked to lie in [0, 1]."""
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+    t = ops.constant(targets.data if isinstance(targets, Tensor) else targets, like=like)
+    if isinstance(targets, (int, float)):
+        out_of_range = not 0.0 <= targets <= 1.0
+    else:
+        out_of_range = not bool(((t.data >= 0) & (t.data <= 1)).all())  # NaN fails both tests
+    if out_of_range:
+        raise ValueError(f"targets must lie in [0, 1] (1 = real, 0 = fake), got {targets!r}")
+    if label_smoothing:
+        t = t * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    return t
+
+
+def _check_tensor(value, what: str) -> None:
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{what} must be a Tensor, got {type(value).__name__}")
+
+
+def bce(probabilities: Tensor, targets, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy -[t ln p + (1 - t) ln(1 - p)] on probabilities p.
+
+    p is clipped to [ε, 1 - ε] with ε the machine epsilon of its dtype, so p = 0 or 1
+    gives a large finite loss (about 16 in float64), never inf or NaN; the clip also
+    stops the gradient there. Prefer ``bce_with_logits``, which needs no clipping.
+    """
+    _check_tensor(probabilities, "probabilities")
+    t = _targets(targets, probabilities)
+    eps = float(backend.module_of(probabilities.data).finfo(probabilities.dtype).eps)
+    p = ops.clip(probabilities, eps, 1.0 - eps)
+    return _reduce(-(t * ops.log(p) + (1.0 - t) * ops.log(1.0 - p)), reduction)
+
+
+def bce_with_logits(logits: Tensor, targets, reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Binary cross-entropy of σ(ℓ) against t, computed from the logit ℓ as softplus(ℓ) - t·ℓ.
+
+    From -t ln σ(ℓ) - (1 - t) ln(1 - σ(ℓ)) with ln σ(ℓ) = -softplus(-ℓ), ln(1 - σ(ℓ)) =
+    -softplus(ℓ) and softplus(-ℓ) = softplus(ℓ) - ℓ. Finite for any ℓ; gradient σ(ℓ) - t.
+    ``label_smoothing`` s replaces t by t(1 - s) + s/2.
+    """
+    _check_tensor(logits, "logits")
+    t = _targets(targets, logits, label_smoothing)
+    return _reduce(ops.softplus(logits) - t * logits, reduction)
+
+
+def discriminator_losses(logits_real: Tensor, logits_fake: Tensor, real_label_smoothing: float = 0.0):
+    """D's two losses (note 001): L_D,r = -E[ln D(x)] on real x, L_D,f = -E[ln(1 - D(G(z)))] on fakes.
+
+    D minimises their sum. ``real_label_smoothing`` softens only the real targets
+    (one-sided label smoothing, Salimans et al. 2016).
+    """
+    loss_real = bce_with_logits(logits_real, 1.0, label_smoothing=real_label_smoothing)
+    loss_fake = bce_with_logits(logits_fake, 0.0)
+    return loss_real, loss_fake
+
+
+def minimax_generator_loss(logits_fake: Tensor) -> Tensor:
+    """E[ln(1 - D(G(z)))] = -E[softplus(ℓ)];  d/dℓ = -D(G(z))."""
+    return -ops.softplus(logits_fake).mean()
+
+
+def non_saturating_generator_loss(logits_fake: Tensor) -> Tensor:
+    """-E[ln D(G(z))] = E[softplus(-ℓ)];  d/dℓ = -(1 - D(G(z)))."""
+    return ops.softplus(-logits_fake).mean()
+
+
+def max_likelihood_generator_loss(logits_fake: Tensor) -> Tensor:
+    """-E[exp(σ⁻¹(D(G(z))))] = -E[exp(ℓ)];  d/dℓ = -D/(1 - D) = -exp(ℓ)."""
+    return -ops.exp(logits_fake).mean()
+
+
+GENERATOR_LOSSES = {
+    "minimax": minimax_generator_loss,
+    "non_saturating": non_saturating_generator_loss,
+    "max_likelihood": max_likelihood_generator_loss,
+}
+
+
+def generator_loss(name: str):
+    """The generator loss called ``name``; an unknown name lists the known ones."""
+    try:
+        return GENERATOR_LOSSES[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown generator loss {name!r}; known: {', '.join(GENERATOR_LOSSES)}") from None
+
+
+# ----------------------------------------------------------------------------- WGAN-GP
+
+
+def critic_loss(critic_real: Tensor, critic_fake: Tensor) -> Tensor:
+    """WGAN critic loss E[f(G(z))] - E[f(x)]: minimising it widens the gap the critic f sees."""
+    return critic_fake.mean() - critic_real.mean()
+
+
+def wasserstein_generator_loss(critic_fake: Tensor) -> Tensor:
+    """-E[f(G(z))]: G moves its samples up the critic's slope."""
+    return -critic_fake.mean()
+
+
+def gradient_penalty(critic, real: Tensor, fake: Tensor, rng, weight: float = 10.0) -> Tensor:
+    """λ E[(‖∇_x̂ f(x̂)‖₂ - 1)²] on x̂ = εx + (1 - ε)G(z), ε ~ U(0, 1) per sample (Gulrajani et al. 2017).
+
+    ∇_x̂ f(x̂) comes from a backward pass with create_graph=True, so the penalty can
+    itself be differentiated with respect to the critic's parameters: second order.
+    """
+    eps = backend.asarray(rng.uniform(size=(real.shape[0], 1)), dtype=real.dtype)
+    mixed = Tensor(eps * real.data + (1 - eps) * fake.data, requires_grad=True)
+    (slope,) = grad(critic(mixed).sum(), [mixed], create_graph=True)
+    norms = ops.sqrt((slope * slope).sum(axis=1) + 1e-12)  # + tiny: √ is not differentiable at 0
+    return weight * ((norms - 1.0) ** 2).mean()

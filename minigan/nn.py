@@ -1,0 +1,223 @@
+"""Layers: the building blocks of the generator G and the discriminator D.
+
+A ``Module`` is a function with learnable ``Parameter``s. Parameters are found by
+looking at the module's attributes (and inside nested modules and lists of them), so
+a layer only has to assign them: ``self.weight = Parameter(...)``.
+
+The dense layer is y = x W + b, with x of shape (batch, in) and W of shape (in, out):
+each row of x is one sample, and the bias b broadcasts over the batch (its gradient
+is summed over the batch by the autodiff).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterator
+
+import numpy as np
+
+from minigan import backend, ops
+from minigan.autograd import Tensor
+from minigan.rng import resolve
+
+__all__ = [
+    "Parameter", "Module", "Linear", "Sequential", "ReLU", "LeakyReLU", "Tanh", "Sigmoid",
+    "glorot_uniform", "he_normal", "INITIALISERS", "ACTIVATIONS", "mlp",
+]
+
+
+class Parameter(Tensor):
+    """A tensor that a Module learns: it always requires a gradient."""
+
+    __slots__ = ()
+
+    def __init__(self, data, name: str | None = None):
+        super().__init__(data, requires_grad=True, name=name)
+
+
+class Module:
+    """Base class: subclasses set Parameters / sub-Modules as attributes and define ``forward``."""
+
+    def __call__(self, *inputs):
+        return self.forward(*inputs)
+
+    def forward(self, *inputs):
+        raise NotImplementedError
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter) pairs, in the order the attributes were set."""
+        for name, value in vars(self).items():
+            yield from _named_parameters_of(value, prefix + name)
+
+    def parameters(self) -> list[Parameter]:
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad = None
+
+    def state_dict(self) -> dict:
+        """A copy of every parameter's array, by dotted name."""
+        return {name: p.data.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Copy arrays from ``state`` into the parameters (in place), after checking them all."""
+        own = dict(self.named_parameters())
+        missing = sorted(set(own) - set(state))
+        unexpected = sorted(set(state) - set(own))
+        if missing or unexpected:
+            raise KeyError(
+                f"{type(self).__name__}.load_state_dict: "
+                + "; ".join(
+                    part
+                    for part in (
+                        f"missing entries {missing}" if missing else "",
+                        f"unexpected entries {unexpected}" if unexpected else "",
+                    )
+                    if part
+                )
+            )
+        for name, p in own.items():
+            value = state[name]
+            if tuple(value.shape) != p.shape:
+                raise ValueError(f"load_state_dict: {name!r} has shape {tuple(value.shape)}, expected {p.shape}")
+            if value.dtype != p.dtype:
+                raise TypeError(f"load_state_dict: {name!r} has dtype {value.dtype}, expected {p.dtype}")
+        for name, p in own.items():
+            p.data[...] = backend.asarray(state[name])
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+def _named_parameters_of(value, name: str):
+    if isinstance(value, Parameter):
+        yield name, value
+    elif isinstance(value, Module):
+        yield from value.named_parameters(name + ".")
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _named_parameters_of(item, f"{name}.{i}")
+
+
+# ----------------------------------------------------------------------------- initialisers
+
+
+def glorot_uniform(fan_in: int, fan_out: int, rng=None) -> np.ndarray:
+    """W ~ U(-a, a) with a = √(6 / (fan_in + fan_out)): keeps activation variance steady
+    forward and backward for tanh-like units (Glorot & Bengio, 2010)."""
+    limit = math.sqrt(6.0 / (fan_in + fan_out))
+    return resolve(rng).uniform(-limit, limit, size=(fan_in, fan_out))
+
+
+def he_normal(fan_in: int, fan_out: int, rng=None) -> np.ndarray:
+    """W ~ N(0, 2 / fan_in): keeps activation variance steady through ReLUs (He et al., 2015)."""
+    return resolve(rng).normal(0.0, math.sqrt(2.0 / fan_in), size=(fan_in, fan_out))
+
+
+INITIALISERS = {"glorot": glorot_uniform, "he": he_normal}
+
+
+def _lookup(table: dict, name: str, what: str):
+    try:
+        return table[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown {what} {name!r}; known: {', '.join(table)}") from None
+
+
+# ----------------------------------------------------------------------------- layers
+
+
+class Linear(Module):
+    """Dense layer y = x W + b;  x: (batch, in_features) -> y: (batch, out_features)."""
+
+    def __init__(self, in_features: int, out_features: int, *, init: str = "glorot",
+                 dtype: str = "float32", rng=None, name: str | None = None):
+        for label, size in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+                raise ValueError(f"Linear: {label} must be a positive integer, got {size!r}")
+        self.in_features, self.out_features, self.name = int(in_features), int(out_features), name
+        weight = _lookup(INITIALISERS, init, "initialiser")(self.in_features, self.out_features, rng)
+        self.weight = Parameter(backend.asarray(weight, dtype=dtype), name="weight")
+        self.bias = Parameter(backend.current().zeros(self.out_features, dtype=dtype), name="bias")
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{self!r} takes a Tensor, got {type(x).__name__}")
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ValueError(f"{self!r} expected input of shape (batch, {self.in_features}), got {x.shape}")
+        if x.dtype != self.weight.dtype:
+            raise TypeError(f"{self!r} has {self.weight.dtype} parameters but got a {x.dtype} input")
+        return x @ self.weight + self.bias
+
+    def __repr__(self) -> str:
+        label = f" {self.name!r}" if self.name else ""
+        return f"Linear{label}({self.in_features} -> {self.out_features})"
+
+
+class ReLU(Module):
+    def forward(self, x):
+        return ops.relu(x)
+
+
+class LeakyReLU(Module):
+    def __init__(self, slope: float = 0.2):
+        self.slope = slope
+
+    def forward(self, x):
+        return ops.leaky_relu(x, self.slope)
+
+    def __repr__(self):
+        return f"LeakyReLU({self.slope})"
+
+
+class Tanh(Module):
+    def forward(self, x):
+        return ops.tanh(x)
+
+
+class Sigmoid(Module):
+    def forward(self, x):
+        return ops.sigmoid(x)
+
+
+ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "tanh": Tanh, "sigmoid": Sigmoid}
+
+
+class Sequential(Module):
+    """Modules applied one after another: y = f_n(... f_2(f_1(x)))."""
+
+    def __init__(self, *layers: Module):
+        self.layers = list(layers)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def __repr__(self) -> str:
+        return "Sequential(" + ", ".join(map(repr, self.layers)) + ")"
+
+
+def mlp(sizes, *, activation: str = "leaky_relu", output_activation: str | None = None,
+        init: str | None = None, dtype: str = "float32", rng=None, name: str = "mlp") -> Sequential:
+    """A multilayer perceptron: Linear layers of the given ``sizes`` with activations between.
+
+    ``mlp([2, 128, 128, 1])`` is 2 -> 128 -> 128 -> 1. The output is left linear unless
+    ``output_activation`` is given (e.g. 'tanh' for a generator of images in [-1, 1]).
+    Layers are named '<name>.<index>' so an error points at the right one. The default
+    initialiser is He for ReLU-family activations and Glorot otherwise.
+    """
+    sizes = list(sizes)
+    if len(sizes) < 2:
+        raise ValueError(f"mlp needs at least an input and an output size, got {sizes}")
+    hidden_activation = _lookup(ACTIVATIONS, activation, "activation")
+    init = init or ("he" if activation in ("relu", "leaky_relu") else "glorot")
+    layers: list[Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(Linear(n_in, n_out, init=init, dtype=dtype, rng=rng, name=f"{name}.{len(layers)}"))
+        if i < len(sizes) - 2:
+            layers.append(hidden_activation())
+    if output_activation is not None:
+        layers.append(_lookup(ACTIVATIONS, output_activation, "activation")())
+    return Sequential(*layers)

@@ -1,0 +1,36 @@
+"""Random numbers: one seeded generator, so a run can be repeated bit for bit.
+
+    minigan.seed(0)                  # the documented way to make a run reproducible
+    rng = minigan.rng.generator()    # what initialisers, samplers and GAN training draw from
+
+Every function that draws also takes ``rng=`` (a ``numpy.random.Generator``) for
+callers who keep their own. Numbers are drawn on the host with NumPy and moved to
+the backend afterwards, so the same seed gives the same numbers on NumPy and CuPy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["seed", "generator", "resolve"]
+
+_generator = np.random.default_rng(0)
+
+
+def seed(value: int) -> np.random.Generator:
+    """Reset the shared generator to ``value``; two runs after the same seed are identical."""
+    global _generator
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {value!r}")
+    _generator = np.random.default_rng(int(value))
+    return _generator
+
+
+def generator() -> np.random.Generator:
+    """The shared generator (seeded with 0 until ``seed`` is called)."""
+    return _generator
+
+
+def resolve(rng: np.random.Generator | None) -> np.random.Generator:
+    """``rng`` if given, else the shared generator."""
+    return _generator if rng is None else rng

@@ -1,0 +1,139 @@
+"""Layers, parameters, initialisers, state dicts, seeding; a whole MLP gradient-checked."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minigan
+from minigan import Tensor, backend, losses, nn
+from minigan.gradcheck import check_grad
+
+
+class Block(nn.Module):
+    def __init__(self):
+        self.inner = nn.Linear(3, 4)
+        self.heads = [nn.Linear(4, 2), nn.Linear(4, 1)]
+        self.scale = nn.Parameter(np.ones(1, dtype=np.float32))
+
+
+def test_parameters_are_found_in_nested_modules_and_lists_in_order():
+    names = [name for name, _ in Block().named_parameters()]
+    assert names == [
+        "inner.weight", "inner.bias",
+        "heads.0.weight", "heads.0.bias", "heads.1.weight", "heads.1.bias",
+        "scale",
+    ]
+
+
+def test_zero_grad_clears_every_parameter():
+    block = Block()
+    for p in block.parameters():
+        p.grad = Tensor(np.ones(p.shape, dtype=np.float32))
+    block.zero_grad()
+    assert all(p.grad is None for p in block.parameters())
+
+
+def test_linear_is_x_times_w_plus_b(xp):
+    layer = nn.Linear(3, 2)
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    expected = x @ backend.to_numpy(layer.weight.data) + backend.to_numpy(layer.bias.data)
+    np.testing.assert_allclose(layer(Tensor(backend.asarray(x))).numpy(), expected, rtol=1e-6)
+
+
+def test_linear_fed_the_wrong_feature_size_names_layer_and_shapes():
+    net = nn.mlp([2, 8, 1], name="D")
+    with pytest.raises(ValueError, match=r"Linear 'D.0'\(2 -> 8\) expected input of shape \(batch, 2\), got \(5, 3\)"):
+        net(Tensor(np.ones((5, 3), dtype=np.float32)))
+
+
+def test_linear_refuses_an_input_of_another_dtype():
+    with pytest.raises(TypeError, match="float32 parameters but got a float64 input"):
+        nn.Linear(2, 2)(Tensor(np.ones((1, 2))))
+
+
+def test_unknown_initialiser_and_activation_list_the_known_ones():
+    with pytest.raises(ValueError, match="unknown initialiser 'orthogonal'; known: glorot, he"):
+        nn.Linear(2, 2, init="orthogonal")
+    with pytest.raises(ValueError, match="unknown activation 'swish'; known: relu, leaky_relu, tanh, sigmoid"):
+        nn.mlp([2, 2, 2], activation="swish")
+
+
+def test_linear_rejects_nonsense_sizes():
+    with pytest.raises(ValueError, match="in_features must be a positive integer, got 0"):
+        nn.Linear(0, 3)
+
+
+def test_glorot_and_he_have_their_published_scales():
+    rng = np.random.default_rng(0)
+    w = nn.glorot_uniform(400, 200, rng)
+    limit = np.sqrt(6 / 600)
+    assert np.abs(w).max() <= limit
+    np.testing.assert_allclose(w.var(), limit**2 / 3, rtol=0.02)  # variance of U(-a, a) is a²/3
+    w = nn.he_normal(400, 200, rng)
+    np.testing.assert_allclose(w.std(), np.sqrt(2 / 400), rtol=0.02)
+
+
+def test_state_dict_round_trip_into_a_fresh_model():
+    minigan.seed(1)
+    source = nn.mlp([2, 5, 1])
+    minigan.seed(2)
+    target = nn.mlp([2, 5, 1])
+    target.load_state_dict(source.state_dict())
+    for (name, a), (_, b) in zip(source.named_parameters(), target.named_parameters()):
+        np.testing.assert_array_equal(a.data, b.data, err_msg=name)
+
+
+def test_state_dict_is_a_copy():
+    model = nn.mlp([2, 3])
+    state = model.state_dict()
+    state["layers.0.bias"][...] = 99
+    assert not (model.parameters()[1].data == 99).any()
+
+
+def test_load_state_dict_names_missing_extra_and_misshaped_entries():
+    model = nn.mlp([2, 3, 1])
+    state = model.state_dict()
+    bad = dict(state)
+    del bad["layers.0.bias"]
+    bad["layers.9.weight"] = np.zeros(1, dtype=np.float32)
+    with pytest.raises(KeyError, match=r"missing entries \['layers.0.bias'\]; unexpected entries \['layers.9.weight'\]"):
+        model.load_state_dict(bad)
+    bad = dict(state, **{"layers.2.weight": np.zeros((4, 1), dtype=np.float32)})
+    with pytest.raises(ValueError, match=r"'layers.2.weight' has shape \(4, 1\), expected \(3, 1\)"):
+        model.load_state_dict(bad)
+    bad = dict(state, **{"layers.2.weight": np.zeros((3, 1))})
+    with pytest.raises(TypeError, match="'layers.2.weight' has dtype float64, expected float32"):
+        model.load_state_dict(bad)
+
+
+def test_same_seed_gives_bit_identical_parameters_and_another_seed_does_not():
+    def build(seed):
+        minigan.seed(seed)
+        return [p.numpy() for p in nn.mlp([3, 16, 16, 2]).parameters()]
+
+    first, again, other = build(7), build(7), build(8)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not np.array_equal(first[0], other[0])
+
+
+@settings(max_examples=15)
+@given(
+    sizes=st.lists(st.integers(1, 5), min_size=3, max_size=5),
+    batch=st.integers(1, 6),
+    seed=st.integers(0, 2**16),
+)
+def test_whole_mlp_gradient_through_bce_with_logits(xp, sizes, batch, seed):
+    """d(loss)/d(every parameter and the input), for an MLP using every activation."""
+    rng = np.random.default_rng(seed)
+    layers = []
+    activations = [nn.ReLU(), nn.LeakyReLU(0.1), nn.Tanh(), nn.Sigmoid()]
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        linear = nn.Linear(n_in, n_out, dtype="float64", rng=rng)
+        linear.bias.data[...] = backend.asarray(rng.normal(0, 0.5, n_out))  # no pre-activation sits at a kink
+        layers += [linear, activations[i % 4]]
+    model = nn.Sequential(*layers, nn.Linear(sizes[-1], 1, dtype="float64", rng=rng))
+    x = Tensor(backend.asarray(rng.standard_normal((batch, sizes[0]))), requires_grad=True)
+    targets = backend.asarray(rng.integers(0, 2, (batch, 1)).astype(np.float64))
+    # the checker perturbs its inputs in place, so passing the parameters themselves is enough
+    check_grad(lambda x, *params: losses.bce_with_logits(model(x), targets), [x, *model.parameters()])
