@@ -26,7 +26,7 @@ __all__ = [
     "bce", "bce_with_logits", "discriminator_losses",
     "minimax_generator_loss", "non_saturating_generator_loss", "max_likelihood_generator_loss",
     "GENERATOR_LOSSES", "generator_loss",
-    "critic_loss", "wasserstein_generator_loss", "gradient_penalty",
+    "critic_losses", "wasserstein_generator_loss", "gradient_penalty",
 ]
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -133,9 +133,10 @@ def generator_loss(name: str):
 # ----------------------------------------------------------------------------- WGAN-GP
 
 
-def critic_loss(critic_real: Tensor, critic_fake: Tensor) -> Tensor:
-    """WGAN critic loss E[f(G(z))] - E[f(x)]: minimising it widens the gap the critic f sees."""
-    return critic_fake.mean() - critic_real.mean()
+def critic_losses(critic_real: Tensor, critic_fake: Tensor):
+    """The WGAN critic's two terms, -E[f(x)] and E[f(G(z))]: their sum, minimised, widens the
+    gap between the critic's scores f of real and fake samples (Arjovsky et al. 2017)."""
+    return -critic_real.mean(), critic_fake.mean()
 
 
 def wasserstein_generator_loss(critic_fake: Tensor) -> Tensor:

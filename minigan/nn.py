@@ -11,6 +11,7 @@ is summed over the batch by the autodiff).
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Iterator
 
@@ -21,7 +22,7 @@ from minigan.autograd import Tensor
 from minigan.rng import resolve
 
 __all__ = [
-    "Parameter", "Module", "Linear", "Sequential", "ReLU", "LeakyReLU", "Tanh", "Sigmoid",
+    "Parameter", "Module", "frozen", "Linear", "Sequential", "Standardize", "ReLU", "LeakyReLU", "Tanh", "Sigmoid",
     "glorot_uniform", "he_normal", "INITIALISERS", "ACTIVATIONS", "mlp",
 ]
 
@@ -88,6 +89,21 @@ class Module:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+@contextlib.contextmanager
+def frozen(module: Module):
+    """Inside this block ``module``'s parameters require no gradient: gradients still flow
+    *through* the module to its inputs, but none are computed for (or stored on) its parameters."""
+    params = module.parameters()
+    previous = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad = False
+    try:
+        yield module
+    finally:
+        for p, flag in zip(params, previous):
+            p.requires_grad = flag
 
 
 def _named_parameters_of(value, name: str):
@@ -179,6 +195,24 @@ class Tanh(Module):
 class Sigmoid(Module):
     def forward(self, x):
         return ops.sigmoid(x)
+
+
+class Standardize(Module):
+    """y = (x - μ) / σ with fixed (not learned) μ and σ, e.g. the data's mean and spread.
+
+    A first layer for D on data far from 0 or of large scale: with zero biases every
+    ReLU-family unit bends at 0, so on inputs that never come near 0 the network would be
+    linear, and a linear D can compare means but not spreads."""
+
+    def __init__(self, mean, std, dtype: str = "float32"):
+        self.mean = Tensor(backend.asarray(mean, dtype=dtype))
+        self.inverse_std = Tensor(backend.asarray(1.0 / np.asarray(std, dtype=np.float64), dtype=dtype))
+
+    def forward(self, x):
+        return (x - self.mean) * self.inverse_std
+
+    def __repr__(self):
+        return "Standardize()"
 
 
 ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "tanh": Tanh, "sigmoid": Sigmoid}

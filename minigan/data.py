@@ -1,0 +1,217 @@
+"""The real data, p_data: toy distributions with known densities, and small image sets.
+
+Everything here lives on the host (NumPy): a data set hands out batches as NumPy
+arrays of shape (n, dim), and the GAN moves them to the backend. Every data set has
+
+    dim               the number of features of one sample
+    sample(n, rng)    n samples, shape (n, dim)
+
+and the toy ones also have ``log_pdf(x)`` / ``pdf(x)``, the exact density that
+``minigan.theory`` needs for D*(x), the JSD and the value of the game.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from minigan.rng import resolve
+
+__all__ = [
+    "GaussianMixture", "gaussian_1d", "mixture_1d", "ring", "grid",
+    "ArrayDataset", "load_digits", "read_idx", "load_mnist", "TOY", "make",
+]
+
+
+def _logsumexp(values: np.ndarray, axis: int) -> np.ndarray:
+    top = values.max(axis=axis, keepdims=True)
+    return np.squeeze(top, axis) + np.log(np.exp(values - top).sum(axis=axis))
+
+
+class GaussianMixture:
+    """p(x) = Σ_k w_k N(x; μ_k, σ_k² I): isotropic Gaussians in ``dim`` dimensions.
+
+    One component is a plain Gaussian; the 2-D ring and grid are the standard
+    mode-collapse benchmarks (each mode a component, its centre μ_k and spread σ_k).
+    """
+
+    def __init__(self, means, stds, weights=None, name: str = "mixture"):
+        self.means = np.atleast_2d(np.asarray(means, dtype=np.float64))
+        n_modes, self.dim = self.means.shape
+        self.stds = np.broadcast_to(np.asarray(stds, dtype=np.float64), (n_modes,)).copy()
+        weights = np.full(n_modes, 1.0 / n_modes) if weights is None else np.asarray(weights, dtype=np.float64)
+        if weights.shape != (n_modes,) or (weights < 0).any() or not math.isclose(weights.sum(), 1.0):
+            raise ValueError(f"{name}: weights must be {n_modes} non-negative numbers summing to 1, got {weights}")
+        if not (self.stds > 0).all():
+            raise ValueError(f"{name}: standard deviations must be positive, got {self.stds}")
+        self.weights, self.name = weights, name
+
+    def sample(self, n: int, rng=None) -> np.ndarray:
+        rng = resolve(rng)
+        modes = rng.choice(len(self.weights), size=n, p=self.weights)
+        noise = rng.standard_normal((n, self.dim))
+        return self.means[modes] + self.stds[modes, None] * noise
+
+    def log_pdf(self, x) -> np.ndarray:
+        """ln p(x) for x of shape (n, dim) (or (n,) in 1-D), computed stably in the tails."""
+        x = np.asarray(x, dtype=np.float64).reshape(-1, self.dim)
+        squared = ((x[:, None, :] - self.means[None]) ** 2).sum(axis=2)  # (n, modes)
+        var = self.stds**2
+        log_components = -0.5 * squared / var - 0.5 * self.dim * np.log(2 * np.pi * var) + np.log(self.weights)
+        return _logsumexp(log_components, axis=1)
+
+    def pdf(self, x) -> np.ndarray:
+        return np.exp(self.log_pdf(x))
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.weights @ self.means
+
+    @property
+    def std(self) -> np.ndarray:
+        """Per-coordinate standard deviation of the whole mixture."""
+        second_moment = self.weights @ (self.means**2 + self.stds[:, None] ** 2)
+        return np.sqrt(second_moment - self.mean**2)
+
+    def __repr__(self) -> str:
+        return f"{self.name} ({len(self.weights)} Gaussian{'s' if len(self.weights) > 1 else ''} in {self.dim}-D)"
+
+
+def gaussian_1d(mean: float = 4.0, std: float = 0.5) -> GaussianMixture:
+    """One Normal N(mean, std²) on the line: the p_data of notes 003 and 004."""
+    return GaussianMixture([[mean]], [std], name=f"N({mean:g}, {std:g}²)")
+
+
+def mixture_1d(means=(-2.0, 2.0), stds=(0.5, 0.5), weights=None) -> GaussianMixture:
+    """A mixture of Normals on the line (two bumps by default)."""
+    return GaussianMixture(np.asarray(means, dtype=np.float64)[:, None], stds, weights, name="1-D mixture")
+
+
+def ring(n_modes: int = 8, radius: float = 2.0, std: float = 0.05) -> GaussianMixture:
+    """``n_modes`` equal Gaussians evenly spaced on a circle: the ring of 8 Gaussians."""
+    angles = 2 * np.pi * np.arange(n_modes) / n_modes
+    centres = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    return GaussianMixture(centres, std, name=f"ring of {n_modes}")
+
+
+def grid(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> GaussianMixture:
+    """side × side equal Gaussians on a square lattice centred at 0: the grid of 25 Gaussians."""
+    ticks = (np.arange(side) - (side - 1) / 2) * spacing
+    centres = np.array([(x, y) for x in ticks for y in ticks])
+    return GaussianMixture(centres, std, name=f"grid of {side * side}")
+
+
+TOY = {"gaussian": gaussian_1d, "mixture": mixture_1d, "ring": ring, "grid": grid}
+
+
+# ----------------------------------------------------------------------------- images
+
+
+class ArrayDataset:
+    """A finite data set of samples (rows), e.g. flattened images scaled to [-1, 1]."""
+
+    def __init__(self, samples, name: str = "data", image_shape=None):
+        samples = np.asarray(samples, dtype=np.float64)
+        if samples.ndim != 2 or len(samples) == 0:
+            raise ValueError(f"{name}: expected a non-empty 2-D array (samples, features), got shape {samples.shape}")
+        if not np.isfinite(samples).all():
+            raise ValueError(f"{name}: the data contain NaN or infinite values")
+        self.samples, self.name, self.image_shape = samples, name, image_shape
+        self.dim = samples.shape[1]
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def sample(self, n: int, rng=None) -> np.ndarray:
+        """n rows drawn uniformly with replacement (a fresh minibatch each step)."""
+        return self.samples[resolve(rng).integers(0, len(self.samples), size=n)]
+
+    def __repr__(self) -> str:
+        return f"{self.name} ({len(self)} samples of {self.dim} features)"
+
+
+def _to_unit_range(pixels: np.ndarray, max_value: float) -> np.ndarray:
+    """Pixels in [0, max_value] -> [-1, 1], the range of a tanh generator."""
+    return pixels.astype(np.float64) / max_value * 2.0 - 1.0
+
+
+def load_digits() -> ArrayDataset:
+    """scikit-learn's 1,797 handwritten 8×8 digits, as 64 features in [-1, 1]."""
+    try:
+        from sklearn.datasets import load_digits as sklearn_digits
+    except ImportError:
+        raise ImportError(
+            "the 8x8 digits come with scikit-learn, which is not installed; "
+            "install it with: pip install 'minigan[demos]'"
+        ) from None
+    return ArrayDataset(_to_unit_range(sklearn_digits().data, 16.0), name="8x8 digits", image_shape=(8, 8))
+
+
+_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path) -> np.ndarray:
+    """Read an IDX file (the MNIST format), plain or gzipped.
+
+    Layout: two zero bytes, a type byte, the number of dimensions d, then d big-endian
+    uint32 sizes, then the values, big-endian, row-major.
+    """
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            raw = handle.read()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"IDX file not found: {path}") from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ValueError(f"{path}: cannot be read as an IDX file ({exc})") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
+        raise ValueError(f"{path}: not an IDX file (bad magic number {raw[:4].hex() or 'empty'})")
+    dtype, ndim = np.dtype(_IDX_TYPES[raw[2]]), raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(f"{path}: truncated IDX header")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    expected = header + math.prod(shape) * dtype.itemsize
+    if len(raw) != expected:
+        raise ValueError(f"{path}: IDX header promises shape {shape} ({expected} bytes) but the file has {len(raw)} bytes")
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def load_mnist(path) -> ArrayDataset:
+    """MNIST images from a local IDX file (e.g. train-images-idx3-ubyte.gz), as 784 features in [-1, 1].
+
+    ``path`` is the images file itself or a folder holding one; nothing is downloaded.
+    """
+    path = Path(path)
+    if path.is_dir():
+        candidates = sorted(p for p in path.iterdir() if "images" in p.name and "idx3" in p.name)
+        if not candidates:
+            raise FileNotFoundError(f"no MNIST images file (*images*idx3*) in {path}")
+        path = candidates[0]
+    images = read_idx(path)
+    if images.ndim != 3:
+        raise ValueError(f"{path}: expected images of shape (n, rows, cols), got {images.shape}")
+    n, rows, cols = images.shape
+    return ArrayDataset(
+        _to_unit_range(images.reshape(n, rows * cols), 255.0), name=f"MNIST ({os.path.basename(path)})",
+        image_shape=(rows, cols),
+    )
+
+
+def make(name: str, mnist_path=None):
+    """A data set by name: 'gaussian', 'mixture', 'ring', 'grid', 'digits' or 'mnist'."""
+    if name in TOY:
+        return TOY[name]()
+    if name == "digits":
+        return load_digits()
+    if name == "mnist":
+        if mnist_path is None:
+            raise ValueError("data set 'mnist' needs the path of a local IDX images file")
+        return load_mnist(mnist_path)
+    raise ValueError(f"unknown data set {name!r}; known: {', '.join([*TOY, 'digits', 'mnist'])}")

@@ -1,0 +1,166 @@
+"""Data sets (samplers, densities, the IDX reader) and the sample-based metrics."""
+
+import gzip
+import struct
+import sys
+
+import numpy as np
+import pytest
+
+from minigan import data, metrics, theory
+
+
+@pytest.mark.parametrize("make", [data.gaussian_1d, data.mixture_1d, data.ring, data.grid])
+def test_samples_follow_the_density(make):
+    dist = make()
+    samples = dist.sample(200_000, np.random.default_rng(0))
+    assert samples.shape == (200_000, dist.dim)
+    np.testing.assert_allclose(samples.mean(axis=0), dist.mean, atol=0.02)
+    np.testing.assert_allclose(samples.std(axis=0), dist.std, rtol=0.01)
+    grid = theory.grid_for(dist, points_per_axis=20001 if dist.dim == 1 else 1001)
+    assert grid.integrate(dist.pdf(grid.points)) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_ring_and_grid_geometry():
+    ring = data.ring()
+    np.testing.assert_allclose(np.linalg.norm(ring.means, axis=1), 2.0)
+    assert len(ring.means) == 8
+    grid = data.grid()
+    assert len(grid.means) == 25 and set(np.unique(grid.means)) == {-4.0, -2.0, 0.0, 2.0, 4.0}
+
+
+def test_log_pdf_is_finite_far_in_the_tails():
+    assert np.isfinite(data.gaussian_1d(0, 1).log_pdf(np.array([1e3]))).all()
+
+
+def test_bad_mixtures_are_refused():
+    with pytest.raises(ValueError, match="weights must be 2 non-negative numbers summing to 1"):
+        data.mixture_1d(weights=[0.5, 0.6])
+    with pytest.raises(ValueError, match="standard deviations must be positive"):
+        data.ring(std=0.0)
+
+
+def test_unknown_data_set_lists_the_known_ones():
+    with pytest.raises(ValueError, match="unknown data set 'cifar'; known: gaussian, mixture, ring, grid, digits, mnist"):
+        data.make("cifar")
+
+
+def _write_idx(path, array, type_byte=0x08):
+    header = bytes([0, 0, type_byte, array.ndim]) + b"".join(struct.pack(">I", n) for n in array.shape)
+    payload = header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "wb") as handle:
+        handle.write(payload)
+
+
+def test_idx_reader_round_trips_plain_and_gzipped_files(tmp_path):
+    images = np.random.default_rng(0).integers(0, 256, (5, 4, 3)).astype(np.uint8)
+    _write_idx(tmp_path / "images-idx3-ubyte", images)
+    _write_idx(tmp_path / "images-idx3-ubyte.gz", images)
+    np.testing.assert_array_equal(data.read_idx(tmp_path / "images-idx3-ubyte"), images)
+    np.testing.assert_array_equal(data.read_idx(tmp_path / "images-idx3-ubyte.gz"), images)
+    floats = np.linspace(-1, 1, 6).reshape(2, 3).astype(np.float32)
+    _write_idx(tmp_path / "floats.idx", floats, type_byte=0x0D)
+    np.testing.assert_array_equal(data.read_idx(tmp_path / "floats.idx"), floats)
+
+
+def test_mnist_loader_scales_to_minus_one_one(tmp_path):
+    images = np.zeros((3, 28, 28), dtype=np.uint8)
+    images[:, 0, 0] = 255
+    _write_idx(tmp_path / "train-images-idx3-ubyte.gz", images)
+    mnist = data.load_mnist(tmp_path)  # a folder holding the file
+    assert mnist.dim == 784 and len(mnist) == 3 and mnist.image_shape == (28, 28)
+    assert mnist.samples.min() == -1.0 and mnist.samples.max() == 1.0
+    assert mnist.sample(7, np.random.default_rng(0)).shape == (7, 784)
+
+
+def test_corrupt_idx_files_are_refused_clearly(tmp_path):
+    images = np.zeros((4, 2, 2), dtype=np.uint8)
+    _write_idx(tmp_path / "good", images)
+    raw = (tmp_path / "good").read_bytes()
+    (tmp_path / "truncated").write_bytes(raw[:-3])
+    (tmp_path / "foreign").write_bytes(b"PK\x03\x04 not an idx file")
+    (tmp_path / "broken.gz").write_bytes(b"\x1f\x8b\x08 definitely not gzip")
+    with pytest.raises(ValueError, match=r"header promises shape \(4, 2, 2\) .* but the file has 29 bytes"):
+        data.read_idx(tmp_path / "truncated")
+    with pytest.raises(ValueError, match="not an IDX file"):
+        data.read_idx(tmp_path / "foreign")
+    with pytest.raises(ValueError, match="cannot be read as an IDX file"):
+        data.read_idx(tmp_path / "broken.gz")
+    with pytest.raises(FileNotFoundError, match="IDX file not found"):
+        data.read_idx(tmp_path / "missing")
+    with pytest.raises(FileNotFoundError, match="no MNIST images file"):
+        data.load_mnist(tmp_path / "..")
+
+
+def test_digits_load_as_64_features_in_unit_range():
+    pytest.importorskip("sklearn", reason="the 8x8 digits need scikit-learn (the 'demos' extra)")
+    digits = data.load_digits()
+    assert digits.dim == 64 and len(digits) == 1797 and digits.image_shape == (8, 8)
+    assert digits.samples.min() == -1.0 and digits.samples.max() == 1.0
+
+
+def test_digits_without_scikit_learn_say_how_to_get_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # as if it were not installed
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    with pytest.raises(ImportError, match=r"pip install 'minigan\[demos\]'"):
+        data.load_digits()
+
+
+def test_array_dataset_refuses_bad_arrays():
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        data.ArrayDataset(np.array([[0.0, np.nan]]))
+    with pytest.raises(ValueError, match=r"expected a non-empty 2-D array .* got shape \(3,\)"):
+        data.ArrayDataset(np.zeros(3))
+
+
+# ----------------------------------------------------------------------------- metrics
+
+
+def test_mode_coverage_counts_modes_and_high_quality_samples():
+    ring = data.ring(std=0.1)
+    centres = ring.means
+    samples = np.concatenate([
+        centres[0] + 0.05 * np.ones((6, 2)),  # within 3σ = 0.3 of mode 0
+        centres[3] + np.array([[0.25, 0.0]] * 3),  # within 3σ of mode 3
+        centres[5] + np.array([[0.5, 0.0]]),  # nearest mode 5 but 0.5 > 0.3 away: low quality
+    ])
+    coverage = metrics.mode_coverage(samples, ring)
+    assert coverage.modes_covered == 2 and coverage.n_modes == 8
+    assert coverage.high_quality_fraction == pytest.approx(0.9)
+    assert coverage.high_quality_per_mode.tolist() == [6, 0, 0, 3, 0, 0, 0, 0]
+    assert metrics.mode_coverage(samples, ring, min_samples=4).modes_covered == 1
+
+
+def test_mode_coverage_of_real_samples_is_complete():
+    ring = data.ring()
+    coverage = metrics.mode_coverage(ring.sample(5000, np.random.default_rng(0)), ring)
+    assert coverage.modes_covered == 8
+    assert coverage.high_quality_fraction == pytest.approx(0.9889, abs=0.005)  # P(χ²₂ ≤ 9) = 1 - e^-4.5
+
+
+def test_mmd_is_near_zero_for_one_distribution_and_large_for_two():
+    rng = np.random.default_rng(0)
+    ring, grid = data.ring(), data.grid()
+    same = metrics.mmd(ring.sample(500, rng), ring.sample(500, rng))
+    different = metrics.mmd(ring.sample(500, rng), grid.sample(500, rng))
+    assert abs(same) < 0.01 and different > 0.1
+
+
+def test_divergences_from_samples_of_p_data_itself_are_small_and_grow_with_mismatch():
+    rng = np.random.default_rng(0)
+    p = data.gaussian_1d(0, 1)
+    assert metrics.js_from_samples(p.sample(2000, rng), p) < 0.005
+    assert metrics.kl_from_samples(p.sample(2000, rng), p) < 0.01
+    shifted = data.gaussian_1d(1, 1).sample(2000, rng)
+    assert metrics.kl_from_samples(shifted, p) == pytest.approx(0.5, abs=0.05)
+    assert metrics.kl_from_samples(shifted, p, reverse=True) == pytest.approx(0.5, abs=0.05)
+
+
+def test_metrics_refuse_wrong_shapes_and_nan():
+    with pytest.raises(ValueError, match=r"samples must have shape \(n, 2\)"):
+        metrics.mode_coverage(np.zeros((4, 3)), data.ring())
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        metrics.mode_coverage(np.full((4, 2), np.nan), data.ring())
+    with pytest.raises(ValueError, match="for 1-D data"):
+        metrics.js_from_samples(np.zeros((10, 2)), data.ring())

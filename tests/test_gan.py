@@ -1,0 +1,203 @@
+"""GAN training: gradients through G(z), D-step/G-step isolation, learning, bad input."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minigan
+from minigan import Tensor, backend, data, gan, losses, metrics, nn, presets
+from minigan.game import play_bilinear_game
+from minigan.gradcheck import check_grad, numerical_grad
+
+
+def _small_gan(seed, latent_dim=2, hidden=4, data_dim=2, loss="non_saturating", dtype="float64", **config):
+    rng = np.random.default_rng(seed)
+    G = nn.mlp([latent_dim, hidden, data_dim], activation="tanh", dtype=dtype, rng=rng, name="G")
+    D = nn.mlp([data_dim, hidden, 1], activation="leaky_relu", dtype=dtype, rng=rng, name="D")
+    mixture = data.GaussianMixture(np.zeros((1, data_dim)), 1.0)
+    cfg = gan.GANConfig(loss=loss, latent_dim=latent_dim, batch_size=5, dtype=dtype, **config)
+    return gan.GAN(G, D, mixture, cfg, rng=rng)
+
+
+@settings(max_examples=10)
+@given(
+    loss=st.sampled_from(gan.LOSSES),
+    latent_dim=st.integers(1, 3),
+    hidden=st.integers(1, 5),
+    data_dim=st.integers(1, 3),
+    seed=st.integers(0, 2**16),
+)
+def test_generator_gradient_flows_through_the_discriminator(loss, latent_dim, hidden, data_dim, seed):
+    """dL_G/dθ_G and dL_G/dz by backprop through D, against central differences on θ_G and z."""
+    model = _small_gan(seed, latent_dim, hidden, data_dim, loss)
+    z = Tensor(model.sample_noise(5).data, requires_grad=True)
+
+    def generator_loss(z, *generator_params):
+        with nn.frozen(model.D):
+            return model.generator_loss(model.D(model.G(z)))
+
+    check_grad(generator_loss, [z, *model.G.parameters()])
+
+
+@pytest.mark.parametrize("loss", gan.LOSSES)
+def test_the_g_step_computes_exactly_that_gradient(loss):
+    """The gradient g_step leaves on G's parameters is the numerical derivative of L_G."""
+    model = _small_gan(seed=3, loss=loss)
+    state = model.rng.bit_generator.state
+    z = model.sample_noise(model.config.batch_size)  # the z that g_step is about to draw
+    model.rng.bit_generator.state = state
+    params = model.G.parameters()
+    before = [p.data.copy() for p in params]
+
+    def generator_loss(*generator_params):
+        return model.generator_loss(model.D(model.G(z)))
+
+    numeric = numerical_grad(generator_loss, params)
+    model.g_step()
+    for p, g, p0 in zip(params, numeric, before):
+        np.testing.assert_allclose(p.grad.numpy(), g, rtol=1e-6, atol=1e-8)
+        assert not np.array_equal(p.data, p0)  # and G did take its step
+
+
+@pytest.mark.parametrize("loss", gan.LOSSES)
+def test_a_g_step_leaves_d_bit_identical_and_its_gradients_untouched(loss):
+    model = _small_gan(seed=1, loss=loss)
+    model.d_step()  # leaves gradients on D
+    d_params = [p.data.copy() for p in model.D.parameters()]
+    d_grads = [p.grad for p in model.D.parameters()]
+    model.g_step()
+    for p, before, grad_before in zip(model.D.parameters(), d_params, d_grads):
+        assert np.array_equal(p.data, before)
+        assert p.grad is grad_before  # the very same gradient object: nothing was added to it
+    assert all(p.requires_grad for p in model.D.parameters())  # unfrozen again afterwards
+
+
+@pytest.mark.parametrize("loss", gan.LOSSES)
+def test_a_d_step_leaves_g_bit_identical_and_its_gradients_untouched(loss):
+    model = _small_gan(seed=2, loss=loss)
+    model.g_step()  # leaves gradients on G
+    g_params = [p.data.copy() for p in model.G.parameters()]
+    g_grads = [p.grad for p in model.G.parameters()]
+    model.d_step()
+    for p, before, grad_before in zip(model.G.parameters(), g_params, g_grads):
+        assert np.array_equal(p.data, before)
+        assert p.grad is grad_before
+
+
+def test_train_step_takes_k_d_steps_per_g_step(monkeypatch):
+    model = _small_gan(seed=0, k=3)
+    calls = []
+    monkeypatch.setattr(model, "d_step", lambda: calls.append("D") or {"loss_d": 0.0})
+    monkeypatch.setattr(model, "g_step", lambda: calls.append("G") or {"loss_g": 0.0})
+    model.train(2)
+    assert calls == ["D", "D", "D", "G", "D", "D", "D", "G"]
+
+
+def test_history_records_every_step_with_both_d_terms():
+    history = _small_gan(seed=0).train(4)
+    assert len(history) == 4
+    np.testing.assert_array_equal(history["step"], [1, 2, 3, 4])
+    np.testing.assert_allclose(history["loss_d"], history["loss_d_real"] + history["loss_d_fake"])
+    for column in ("loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g"):
+        assert np.isfinite(history[column]).all()
+
+
+def test_noise_priors():
+    normal = _small_gan(seed=0, latent_dim=1).sample_noise(20000).numpy()
+    uniform = _small_gan(seed=0, latent_dim=1, noise="uniform").sample_noise(20000).numpy()
+    assert abs(normal.std() - 1) < 0.02 and abs(normal.mean()) < 0.02
+    assert uniform.min() >= -1 and uniform.max() <= 1 and abs(uniform.std() - 1 / np.sqrt(3)) < 0.01
+
+
+# ----------------------------------------------------------------------------- theory on the losses
+
+
+@pytest.mark.parametrize("d", [1e-3, 1e-6, 1e-9])
+def test_minimax_gradient_vanishes_when_d_rejects_the_fakes_but_non_saturating_does_not(d):
+    logit = Tensor(np.array([np.log(d / (1 - d))]), requires_grad=True)
+    (minimax,) = minigan.grad(losses.minimax_generator_loss(logit), [logit])
+    (saturating_free,) = minigan.grad(losses.non_saturating_generator_loss(logit), [logit])
+    assert abs(minimax.item()) == pytest.approx(d, rel=1e-6)  # -D(G(z)) -> 0
+    assert abs(saturating_free.item()) == pytest.approx(1 - d, rel=1e-6)  # -(1 - D) -> -1
+
+
+@pytest.mark.parametrize("d", [1 - 1e-3, 1 - 1e-6])
+def test_when_d_is_fooled_the_magnitudes_swap(d):
+    logit = Tensor(np.array([np.log(d / (1 - d))]), requires_grad=True)
+    (minimax,) = minigan.grad(losses.minimax_generator_loss(logit), [logit])
+    (non_saturating,) = minigan.grad(losses.non_saturating_generator_loss(logit), [logit])
+    assert abs(minimax.item()) == pytest.approx(d, rel=1e-6)
+    assert abs(non_saturating.item()) == pytest.approx(1 - d, rel=1e-6)
+
+
+@pytest.mark.parametrize("lr", [0.01, 0.1, 0.5])
+def test_the_xy_game_spirals_out_by_exactly_one_plus_eta_squared(lr):
+    path = np.array(play_bilinear_game(1.0, 0.5, lr=lr, steps=50))
+    radius2 = (path**2).sum(axis=1)
+    np.testing.assert_allclose(radius2[1:] / radius2[:-1], 1 + lr**2, rtol=1e-12)
+    assert radius2[-1] > radius2[0]  # away from the equilibrium (0, 0), never towards it
+
+
+# ----------------------------------------------------------------------------- learning
+
+
+@pytest.mark.slow
+def test_a_small_gan_learns_the_mean_and_spread_of_a_1d_gaussian():
+    model, steps = presets.build("gaussian", seed=0)
+    model.train(steps)
+    samples = model.generate(20000)
+    target = model.data
+    assert abs(samples.mean() - target.mean[0]) < 0.1
+    assert abs(samples.std() - target.std[0]) < 0.1
+
+
+@pytest.mark.slow
+def test_the_default_ring_configuration_covers_the_modes():
+    model, steps = presets.build("ring", seed=0)
+    model.train(steps)
+    coverage = metrics.mode_coverage(model.generate(2500), model.data)
+    assert coverage.modes_covered >= 7, coverage
+    assert coverage.high_quality_fraction >= 0.70, coverage
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def test_unknown_loss_lists_the_known_ones():
+    with pytest.raises(ValueError, match="unknown loss 'hinge'; known: minimax, non_saturating, max_likelihood, wgan-gp"):
+        gan.GANConfig(loss="hinge")
+
+
+def test_bad_numbers_in_the_config_are_named():
+    with pytest.raises(ValueError, match="k must be a positive integer, got 0"):
+        gan.GANConfig(k=0)
+    with pytest.raises(ValueError, match="lr_d must be a positive number, got -0.1"):
+        gan.GANConfig(lr_d=-0.1)
+    with pytest.raises(ValueError, match="unknown noise prior 'cauchy'"):
+        gan.GANConfig(noise="cauchy")
+
+
+def test_data_of_the_wrong_dimension_names_both_sizes():
+    G = nn.mlp([2, 8, 3], name="G")
+    D = nn.mlp([3, 8, 1], name="D")
+    with pytest.raises(ValueError, match=r"generator makes samples of shape \(3,\) but the data .* have 2 features"):
+        gan.GAN(G, D, data.ring(), gan.GANConfig(latent_dim=2))
+    G = nn.mlp([2, 8, 2], name="G")
+    with pytest.raises(ValueError, match=r"discriminator does not take samples of 2 features: Linear 'D.0'\(3 -> 8\)"):
+        gan.GAN(G, D, data.ring(), gan.GANConfig(latent_dim=2))
+    with pytest.raises(ValueError, match="generator does not take z of latent_dim 5"):
+        gan.GAN(G, nn.mlp([2, 8, 1]), data.ring(), gan.GANConfig(latent_dim=5))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")  # NumPy's own note on the NaN
+def test_a_diverging_run_stops_naming_the_step_and_keeps_finite_parameters():
+    model = _small_gan(seed=0, dtype="float32")
+    model.train(3)
+    model.G.parameters()[0].data[0, 0] = np.nan  # a NaN appears in G during step 4
+    d_before = [p.data.copy() for p in model.D.parameters()]
+    with pytest.raises(gan.DivergenceError, match="training diverged at step 4: loss_d_fake is nan"):
+        model.train(5)
+    assert model.step == 3
+    for p, before in zip(model.D.parameters(), d_before):
+        np.testing.assert_array_equal(p.data, before)  # the poisoned D-step was not applied

@@ -1,0 +1,114 @@
+"""The theory of the notes, checked on numbers: D*, JSD, KL, and C(G) = -log 4 + 2·JSD."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from minigan import Tensor, data, losses, nn, no_grad, ops, optim, theory
+
+means = st.floats(-1.5, 1.5)
+stds = st.floats(0.5, 1.5)
+LOG4 = math.log(4)
+
+
+@given(m1=means, s1=stds, m2=means, s2=stds)
+def test_value_at_the_optimum_is_minus_log4_plus_twice_the_jsd(m1, s1, m2, s2):
+    p, q = data.gaussian_1d(m1, s1), data.gaussian_1d(m2, s2)
+    jsd = theory.js_divergence(p, q)
+    assert theory.value_at_optimum(p, q) == pytest.approx(-LOG4 + 2 * jsd, abs=1e-9)
+    assert 0 <= jsd <= math.log(2)
+    assert jsd == pytest.approx(theory.js_divergence(q, p), abs=1e-12)  # symmetric
+
+
+@given(m=means, s=stds)
+def test_equal_distributions_give_d_star_one_half_and_value_exactly_minus_log4(m, s):
+    p, q = data.gaussian_1d(m, s), data.gaussian_1d(m, s)
+    x = np.linspace(m - 5 * s, m + 5 * s, 101)
+    np.testing.assert_allclose(theory.optimal_discriminator(p, q, x), 0.5, rtol=1e-15)
+    assert theory.value_at_optimum(p, q) == pytest.approx(-LOG4, abs=1e-9)
+    assert theory.js_divergence(p, q) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_jsd_reaches_log2_for_distributions_that_do_not_overlap():
+    far_apart = theory.js_divergence(data.gaussian_1d(-20, 0.5), data.gaussian_1d(20, 0.5))
+    assert far_apart == pytest.approx(math.log(2), abs=1e-9)
+
+
+def test_optimal_discriminator_is_the_density_ratio():
+    p, q = data.gaussian_1d(0, 1), data.gaussian_1d(1, 2)
+    x = np.linspace(-3, 4, 15)
+    expected = p.pdf(x) / (p.pdf(x) + q.pdf(x))
+    np.testing.assert_allclose(theory.optimal_discriminator(p, q, x), expected, rtol=1e-12)
+
+
+@given(m1=means, s1=stds, m2=means, s2=stds)
+def test_numerical_kl_matches_the_closed_form(m1, s1, m2, s2):
+    p, q = data.gaussian_1d(m1, s1), data.gaussian_1d(m2, s2)
+    assert theory.kl_divergence(p, q) == pytest.approx(theory.kl_normal(m1, s1, m2, s2), abs=1e-9)
+
+
+def test_kl_for_note_002s_pair_and_where_kl_is_asymmetric():
+    """Note 002's N(0,1) vs N(1,1): the two KL *integrands* differ (the figure it shows), but with
+    equal variances their totals are both 1/2. With unequal spreads the totals differ too."""
+    p, q = data.gaussian_1d(0, 1), data.gaussian_1d(1, 1)
+    assert theory.kl_divergence(p, q) == pytest.approx(0.5, abs=1e-9)
+    assert theory.kl_divergence(q, p) == pytest.approx(0.5, abs=1e-9)
+    x = np.array([[-1.0]])
+    forward_integrand = p.pdf(x) * (p.log_pdf(x) - q.log_pdf(x))
+    reverse_integrand = q.pdf(x) * (q.log_pdf(x) - p.log_pdf(x))
+    assert forward_integrand[0] > 0 > reverse_integrand[0]
+    wide = data.gaussian_1d(1, 2)
+    assert theory.kl_divergence(p, wide) == pytest.approx(theory.kl_normal(0, 1, 1, 2), abs=1e-9)
+    assert theory.kl_divergence(p, wide) != pytest.approx(theory.kl_divergence(wide, p), abs=0.1)
+
+
+def test_theory_works_for_mixtures_and_in_2d():
+    p = data.mixture_1d()
+    assert theory.value_at_optimum(p, p) == pytest.approx(-LOG4, abs=1e-9)
+    ring, grid = data.ring(std=0.3), data.grid(std=0.3)
+    coarse = theory.grid_for(ring, grid, points_per_axis=401, reach=6)
+    jsd = theory.js_divergence(ring, grid, coarse)
+    assert 0 < jsd < math.log(2)
+    assert theory.value_at_optimum(ring, grid, coarse) == pytest.approx(-LOG4 + 2 * jsd, abs=1e-9)
+
+
+def _train_quadratic_discriminator(p_data, p_g, rng, n=30_000, steps=1000):
+    """Logistic regression on [x, x²]: D(x) = σ(a + b x + c x²). The log density ratio of two
+    Gaussians is quadratic in x, so this model class contains D*."""
+    features = lambda x: Tensor(np.concatenate([x, x**2], axis=1))  # noqa: E731
+    real, fake = p_data.sample(n, rng), p_g.sample(n, rng)
+    x = features(np.concatenate([real, fake]))
+    labels = np.concatenate([np.ones((n, 1)), np.zeros((n, 1))])  # 1 = real, 0 = fake
+    D = nn.Linear(2, 1, dtype="float64", rng=rng)
+    opt = optim.Adam(D.parameters(), lr=0.05)
+    for _ in range(steps):
+        loss = losses.bce_with_logits(D(x), labels)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return lambda x: D(features(x)), np.quantile(np.concatenate([real, fake]), [0.01, 0.99])
+
+
+@pytest.mark.slow
+@settings(max_examples=6)
+@given(m1=means, s1=stds, m2=means, s2=stds, equal=st.booleans(), seed=st.integers(0, 2**16))
+def test_a_trained_discriminator_matches_d_star_and_its_value_matches_the_jsd(m1, s1, m2, s2, equal, seed):
+    rng = np.random.default_rng(seed)
+    p_data = data.gaussian_1d(m1, s1)
+    p_g = data.gaussian_1d(m1, s1) if equal else data.gaussian_1d(m2, s2)
+    logit, (low, high) = _train_quadratic_discriminator(p_data, p_g, rng)
+    grid = np.linspace(low, high, 201)[:, None]
+    with no_grad():
+        d = ops.sigmoid(logit(grid)).numpy().ravel()
+        # V(G, D) on fresh samples: E[ln D(x)] + E[ln(1 - D(G(z)))], ln σ(ℓ) = -softplus(-ℓ)
+        value = float(
+            (-ops.softplus(-logit(p_data.sample(100_000, rng)))).numpy().mean()
+            + (-ops.softplus(logit(p_g.sample(100_000, rng)))).numpy().mean()
+        )
+    np.testing.assert_allclose(d, theory.optimal_discriminator(p_data, p_g, grid), atol=0.02)
+    if equal:
+        np.testing.assert_allclose(d, 0.5, atol=0.02)
+    assert value == pytest.approx(-LOG4 + 2 * theory.js_divergence(p_data, p_g), abs=0.02)
