@@ -81,7 +81,8 @@ class Tensor:
         self.creator: Function | None = None
         self.name = name
         self._requires_grad = False
-        self.requires_grad = requires_grad
+        if requires_grad:
+            self.requires_grad = True  # through the property, which checks the dtype
 
     @property
     def requires_grad(self) -> bool:

@@ -58,6 +58,8 @@ def _import_cupy() -> ModuleType:
         raise BackendError(f"backend 'cupy' needs a CUDA GPU, but CUDA reported: {exc}") from exc
     if n_devices == 0:
         raise BackendError("backend 'cupy' needs a CUDA GPU, but none is present")
+    global _array_types
+    _array_types = (numpy.ndarray, cupy.ndarray)
     return cupy
 
 
@@ -109,10 +111,12 @@ def _module_of(array) -> ModuleType | None:
     return None
 
 
+_array_types: tuple[type, ...] = (numpy.ndarray,)
+
+
 def array_types() -> tuple[type, ...]:
     """The array classes of the backends loaded so far (what a Tensor may hold)."""
-    cupy = sys.modules.get("cupy")
-    return (numpy.ndarray, cupy.ndarray) if cupy is not None else (numpy.ndarray,)
+    return _array_types
 
 
 def module_of(array) -> ModuleType:
@@ -138,13 +142,17 @@ def array_module(*arrays) -> ModuleType:
 
 
 def asarray(data, dtype=None):
-    """``data`` as an array of the current backend (copied across if it lives elsewhere)."""
-    xp = _current
-    if xp is not numpy and isinstance(data, (numpy.ndarray, numpy.generic)):
-        return xp.asarray(data, dtype=dtype)  # host -> device
-    if xp is numpy and _module_of(data) not in (None, numpy):
-        data = data.get()  # device -> host
-    return xp.asarray(data, dtype=dtype)
+    """``data`` (numbers, lists, host arrays) as an array of the current backend.
+
+    A host array is copied to the GPU when the backend is CuPy; a GPU array stays
+    where it is (use ``to_numpy`` to bring one to the host).
+    """
+    module = _module_of(data)
+    if module is not None and module is not numpy:
+        if module.ndarray not in _array_types:
+            _load(module.__name__)  # checks the GPU and registers CuPy's array type
+        return module.asarray(data, dtype=dtype)
+    return _current.asarray(data, dtype=dtype)
 
 
 def to_numpy(array) -> numpy.ndarray:

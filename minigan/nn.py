@@ -164,7 +164,7 @@ class Linear(Module):
             raise ValueError(f"{self!r} expected input of shape (batch, {self.in_features}), got {x.shape}")
         if x.dtype != self.weight.dtype:
             raise TypeError(f"{self!r} has {self.weight.dtype} parameters but got a {x.dtype} input")
-        return x @ self.weight + self.bias
+        return ops.linear(x, self.weight, self.bias)
 
     def __repr__(self) -> str:
         label = f" {self.name!r}" if self.name else ""

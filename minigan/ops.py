@@ -16,7 +16,7 @@ from minigan import backend
 from minigan.autograd import Function, Tensor
 
 __all__ = [
-    "constant", "add", "sub", "mul", "div", "neg", "pow", "matmul",
+    "constant", "add", "sub", "mul", "div", "neg", "pow", "matmul", "linear",
     "sum", "mean", "reshape", "transpose", "broadcast_to", "sum_to", "getitem", "concatenate",
     "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "leaky_relu",
     "softplus", "log_sigmoid", "maximum", "clip",
@@ -192,26 +192,56 @@ def pow(x: Tensor, exponent) -> Tensor:
 
 
 class MatMul(Function):
-    """Y = A @ B (2-D);  gA = gY @ Bᵀ, gB = Aᵀ @ gY."""
+    """Y = A @ B (2-D);  gA = gY @ Bᵀ, gB = Aᵀ @ gY (each computed only if needed:
+    matrix products are the expensive part of a backward pass)."""
 
     def forward(self, a, b):
         return a @ b
 
     def backward(self, gy):
         a, b = self.inputs
-        return gy @ b.T, a.T @ gy
+        return (gy @ b.T if a.requires_grad else None), (a.T @ gy if b.requires_grad else None)
+
+
+def _check_aligned(what: str, a: Tensor, b: Tensor) -> None:
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"{what} takes 2-D tensors, got shapes {a.shape} and {b.shape}")
+    if a.shape[1] != b.shape[0]:
+        raise ValueError(
+            f"{what}: shapes {a.shape} and {b.shape} do not align "
+            f"({a.shape[1]} columns on the left, {b.shape[0]} rows on the right)"
+        )
 
 
 def matmul(a, b) -> Tensor:
     a, b = _tensors(a, b)
-    if a.ndim != 2 or b.ndim != 2:
-        raise ValueError(f"matmul takes 2-D tensors, got shapes {a.shape} and {b.shape}")
-    if a.shape[1] != b.shape[0]:
-        raise ValueError(
-            f"matmul: shapes {a.shape} and {b.shape} do not align "
-            f"({a.shape[1]} columns on the left, {b.shape[0]} rows on the right)"
-        )
+    _check_aligned("matmul", a, b)
     return MatMul()(a, b)
+
+
+class Linear(Function):
+    """The dense layer as one op: Y = X W + b, with X (batch, in), W (in, out), b (out,).
+    gX = gY Wᵀ,  gW = Xᵀ gY,  gb = Σ_batch gY  (b was broadcast over the batch, so its
+    gradient is summed over it). Each is computed only if that input needs it."""
+
+    def forward(self, x, w, b):
+        y = x @ w
+        y += b  # in place: no second (batch, out) array
+        return y
+
+    def backward(self, gy):
+        x, w, b = self.inputs
+        gx = gy @ w.T if x.requires_grad else None
+        gw = x.T @ gy if w.requires_grad else None
+        gb = sum(gy, axis=0) if b.requires_grad else None
+        return gx, gw, gb
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    _check_aligned("linear", x, weight)
+    if bias.shape != (weight.shape[1],):
+        raise ValueError(f"linear: bias of shape {bias.shape} does not match weight of shape {weight.shape}")
+    return Linear()(x, weight, bias)
 
 
 # ----------------------------------------------------------------------------- reductions and shapes
@@ -435,12 +465,15 @@ def tanh(x: Tensor) -> Tensor:
 
 
 class Sigmoid(Function):
-    """y = σ(x) = 1 / (1 + e⁻ˣ), computed as exp(-softplus(-x)): no overflow for any x;
-    gx = gy * y * (1 - y)."""
+    """y = σ(x) = 1 / (1 + e⁻ˣ);  gx = gy * y * (1 - y).
+
+    Computed from e = exp(-|x|) ≤ 1, which never overflows: σ(x) = 1 / (1 + e) for x ≥ 0
+    and e / (1 + e) for x < 0 (the same value, rearranged), exact even at x = ±1000."""
 
     def forward(self, x):
         xp = backend.module_of(x)
-        return xp.exp(-xp.logaddexp(0, -x))
+        e = xp.exp(-xp.abs(x))
+        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
     def backward(self, gy):
         y = self.output
@@ -467,30 +500,34 @@ def relu(x: Tensor) -> Tensor:
 
 
 class LeakyReLU(Function):
-    """y = x if x > 0 else slope * x;  gx = gy, or slope * gy where x ≤ 0."""
+    """y = x if x > 0 else slope * x, i.e. max(x, slope * x) for 0 ≤ slope < 1;
+    gx = gy where x > 0, slope * gy elsewhere."""
 
     def __init__(self, slope: float):
         self.slope = slope
 
     def forward(self, x):
-        return backend.module_of(x).where(x > 0, x, x * self.slope)
+        return backend.module_of(x).maximum(x, x * self.slope)
 
     def backward(self, gy):
         (x,) = self.inputs
-        xp = backend.module_of(x.data)
-        return gy * Tensor(xp.where(x.data > 0, 1.0, self.slope).astype(x.dtype))
+        slope = x.dtype.type(self.slope)
+        return gy * Tensor((x.data > 0) * (1 - slope) + slope)  # 1 where x > 0, else slope
 
 
 def leaky_relu(x: Tensor, slope: float = 0.2) -> Tensor:
+    if not 0 <= slope < 1:
+        raise ValueError(f"leaky_relu: slope must be in [0, 1), got {slope}")
     return LeakyReLU(slope)(x)
 
 
 class Softplus(Function):
-    """y = ln(1 + eˣ), computed as logaddexp(0, x): exact and finite for any x;
-    gx = gy * σ(x)."""
+    """y = ln(1 + eˣ) = max(x, 0) + ln(1 + e^-|x|): the second form never overflows and keeps
+    full precision for any x (ln(1 + eˣ) itself gives inf above x ≈ 710);  gx = gy * σ(x)."""
 
     def forward(self, x):
-        return backend.module_of(x).logaddexp(0, x)
+        xp = backend.module_of(x)
+        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
 
     def backward(self, gy):
         return gy * sigmoid(self.inputs[0])

@@ -46,6 +46,11 @@ def _matmul(data):
     return ops.matmul, [data.draw(arrays((n, k))), data.draw(arrays((k, m)))]
 
 
+def _linear(data):
+    n, k, m = (data.draw(st.integers(1, 4)) for _ in range(3))
+    return ops.linear, [data.draw(arrays((n, k))), data.draw(arrays((k, m))), data.draw(arrays((m,)))]
+
+
 def _reduction(reduce):
     def draw(data):
         shape = data.draw(shapes(min_dims=1))
@@ -114,6 +119,7 @@ CASES = {
     "pow_fractional": _unary(lambda x: x**2.5, low=0.2),
     "pow_negative": _unary(lambda x: x**-1.5, low=0.2),
     "matmul": _matmul,
+    "linear": _linear,
     "sum": _reduction(ops.sum),
     "mean": _reduction(ops.mean),
     "reshape": _reshape,

@@ -1,0 +1,66 @@
+"""Shared by the benchmark scripts: timing, the machine's description, and RESULTS.md sections."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+def time_per_call(fn, calls: int, repeats: int, warmup: int = 0) -> list[float]:
+    """Seconds per call of ``fn``, measured ``repeats`` times over ``calls`` calls each."""
+    for _ in range(warmup):
+        fn()
+    timings = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        timings.append((time.perf_counter() - start) / calls)
+    return timings
+
+
+def summary(timings: list[float], scale: float = 1e3) -> tuple[float, float, float]:
+    """(median, min, max) of the timings, scaled (default: to milliseconds)."""
+    return statistics.median(timings) * scale, min(timings) * scale, max(timings) * scale
+
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        match = re.search(r"model name\s*:\s*(.*)", Path("/proc/cpuinfo").read_text())
+        cpu = match.group(1).strip() if match else cpu
+    except OSError:
+        pass
+    blas = "unknown BLAS"
+    try:
+        import threadpoolctl
+
+        info = [i for i in threadpoolctl.threadpool_info() if i.get("user_api") == "blas"]
+        if info:
+            blas = f"{info[0]['internal_api']} {info[0]['version']} ({info[0].get('architecture', '?')} kernels)"
+    except ImportError:
+        pass
+    return (f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, "
+            f"NumPy {np.__version__} with {blas}")
+
+
+def write_section(name: str, text: str) -> None:
+    """Replace the text between <!-- name:start --> and <!-- name:end --> in RESULTS.md."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    content = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    block = f"{start}\n{text.rstrip()}\n{end}"
+    if start in content:
+        before, rest = content.split(start, 1)
+        content = before + block + rest.split(end, 1)[1]
+    else:
+        content = content.rstrip() + "\n\n" + block + "\n"
+    RESULTS.write_text(content)
+    print(f"wrote section '{name}' of {RESULTS}")

@@ -1,0 +1,152 @@
+"""One full GAN training step (D-step + G-step), minigan against PyTorch on the CPU.
+
+Both sides do the same work per step: sample z and a real batch with NumPy, one D-step
+on real and detached fake samples (BCE from logits), one G-step through a frozen D with
+the non-saturating loss, Adam (lr 2e-4, betas (0.5, 0.999)) for both players, float32,
+and the same numbers logged (the three D losses, the G loss, mean D(x), mean D(G(z)),
+and the gradient norms of D and G, each read back as a Python float).
+
+    python benchmarks/gan_step.py            # print the table
+    python benchmarks/gan_step.py --write    # and put it into benchmarks/RESULTS.md
+
+Needs the 'bench' extra (PyTorch CPU 2.13, threadpoolctl): pip install -e '.[bench]'.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from _common import machine, summary, time_per_call, write_section
+
+THREADS = 2
+CONFIGS = {
+    # name: (G sizes, D sizes, batch, images?)
+    "toy (ring)": ([2, 128, 128, 2], [2, 128, 128, 1], 256, False),
+    "MNIST-size MLP": ([100, 256, 512, 784], [784, 512, 256, 1], 128, True),
+}
+
+
+def real_data(sizes, images: bool):
+    from minigan import data
+
+    if not images:
+        return data.ring()
+    pixels = np.random.default_rng(0).uniform(-1, 1, (10_000, sizes[-1]))  # timing does not depend on content
+    return data.ArrayDataset(pixels, name="random 28x28 images", image_shape=(28, 28))
+
+
+def minigan_step(g_sizes, d_sizes, batch, images):
+    import minigan
+    from minigan import gan, nn
+
+    minigan.seed(0)
+    G = nn.mlp(g_sizes, activation="relu", output_activation="tanh" if images else None, name="G")
+    D = nn.mlp(d_sizes, activation="leaky_relu", name="D")
+    config = gan.GANConfig(loss="non_saturating", k=1, batch_size=batch, latent_dim=g_sizes[0],
+                           lr_g=2e-4, lr_d=2e-4)
+    model = gan.GAN(G, D, real_data(g_sizes, images), config)
+    return model.train_step
+
+
+def torch_step(g_sizes, d_sizes, batch, images):
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    torch.manual_seed(0)
+
+    def mlp(sizes, activation, output=None):
+        layers = []
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(nn.Linear(n_in, n_out))
+            if i < len(sizes) - 2:
+                layers.append(activation())
+        return nn.Sequential(*layers, *([output()] if output else []))
+
+    G = mlp(g_sizes, nn.ReLU, nn.Tanh if images else None)
+    D = mlp(d_sizes, lambda: nn.LeakyReLU(0.2))
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    data, rng, latent = real_data(g_sizes, images), np.random.default_rng(0), g_sizes[0]
+    ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
+
+    def grad_norm(module):
+        return torch.sqrt(sum((p.grad * p.grad).sum() for p in module.parameters())).item()
+
+    def noise():
+        return torch.from_numpy(rng.standard_normal((batch, latent)).astype(np.float32))
+
+    def step():
+        real = torch.from_numpy(data.sample(batch, rng).astype(np.float32))
+        z = noise()
+        with torch.no_grad():
+            fake = G(z)
+        out_real, out_fake = D(real), D(fake)
+        loss_real = F.binary_cross_entropy_with_logits(out_real, ones)
+        loss_fake = F.binary_cross_entropy_with_logits(out_fake, zeros)
+        loss_d = loss_real + loss_fake
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        record = [loss_real.item(), loss_fake.item(), loss_d.item(), grad_norm(D),
+                  torch.sigmoid(out_real).mean().item(), torch.sigmoid(out_fake).mean().item()]
+        opt_d.step()
+
+        fake = G(noise())
+        D.requires_grad_(False)
+        loss_g = F.softplus(-D(fake)).mean()  # non-saturating: -log D(G(z))
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        D.requires_grad_(True)
+        record += [loss_g.item(), grad_norm(G)]
+        opt_g.step()
+        return record
+
+    return step
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--write", action="store_true", help="write the table into benchmarks/RESULTS.md")
+    args = parser.parse_args()
+
+    import threadpoolctl
+    import torch
+
+    torch.set_num_threads(THREADS)
+    rows = []
+    with threadpoolctl.threadpool_limits(THREADS):
+        for name, (g_sizes, d_sizes, batch, images) in CONFIGS.items():
+            steps = {"minigan": minigan_step(g_sizes, d_sizes, batch, images),
+                     "PyTorch": torch_step(g_sizes, d_sizes, batch, images)}
+            calls = 100 if not images else 40
+            timings = {side: [] for side in steps}
+            for side, fn in steps.items():
+                time_per_call(fn, calls=calls // 2, repeats=1)  # warm-up
+            for _ in range(args.repeats):  # interleaved, so drift in the machine hits both alike
+                for side, fn in steps.items():
+                    timings[side] += time_per_call(fn, calls=calls, repeats=1)
+            ours, theirs = summary(timings["minigan"]), summary(timings["PyTorch"])
+            rows.append(f"| {name} | {ours[0]:.3f} ({ours[1]:.3f}–{ours[2]:.3f}) "
+                        f"| {theirs[0]:.3f} ({theirs[1]:.3f}–{theirs[2]:.3f}) | {ours[0] / theirs[0]:.2f}× |")
+            print(rows[-1], flush=True)
+
+    table = "\n".join([
+        f"Machine: {machine()}; PyTorch {torch.__version__}. Threads: {THREADS} for both "
+        f"(torch.set_num_threads, threadpoolctl for NumPy's BLAS).",
+        f"Median milliseconds per full training step (D-step + G-step) over {args.repeats} interleaved "
+        "repeats, (min–max) across repeats. Command: `python benchmarks/gan_step.py --write`.",
+        "",
+        "| configuration | minigan ms/step | PyTorch ms/step | minigan / PyTorch |",
+        "|---|---|---|---|",
+        *rows,
+    ])
+    print(table)
+    if args.write:
+        write_section("gan_step", table)
+
+
+if __name__ == "__main__":
+    main()
