@@ -145,15 +145,19 @@ class GAN:
 
     # -- what goes into the networks
 
+    def tensor(self, host_array, requires_grad: bool = False) -> Tensor:
+        """A host (NumPy) array as a Tensor on the backend, in the run's dtype."""
+        return Tensor(backend.asarray(host_array, dtype=self.config.dtype), requires_grad=requires_grad)
+
     def sample_noise(self, n: int) -> Tensor:
         """z ~ p_z, shape (n, latent_dim)."""
         shape = (n, self.config.latent_dim)
         z = self.rng.standard_normal(shape) if self.config.noise == "normal" else self.rng.uniform(-1, 1, shape)
-        return Tensor(backend.asarray(z, dtype=self.config.dtype))
+        return self.tensor(z)
 
     def sample_real(self, n: int) -> Tensor:
         """x ~ p_data, shape (n, data.dim)."""
-        return Tensor(backend.asarray(self.data.sample(n, self.rng), dtype=self.config.dtype))
+        return self.tensor(self.data.sample(n, self.rng))
 
     def _check_shapes(self) -> None:
         cfg = self.config
