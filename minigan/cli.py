@@ -36,6 +36,7 @@ __all__ = ["main", "run_training"]
 DEMOS = Path(__file__).resolve().parent.parent / "demos"
 CHECKPOINT = "checkpoint.npz"
 OVERRIDABLE = ("loss", "k", "batch_size", "lr_g", "lr_d", "latent_dim", "noise")
+OUTPUT_DEFAULTS = {"log_every": 10, "frames": 40, "checkpoint_every": 500}  # saved with the run
 
 
 class UsageError(Exception):
@@ -233,6 +234,7 @@ def _train(args) -> int:
     if args.resume:
         state = checkpoint.load(out / CHECKPOINT)
         run = state["run"]
+        run["output"].update({k: v for k, v in _output_settings(args).items() if v is not None})
         model, _ = presets.build(run["data"], mnist_path=run.get("mnist_path"), **run["overrides"])
         model.load_state_dict(state)
         history, snapshots = _history_from_state(state["history"]), list(state["frames"])
@@ -241,12 +243,18 @@ def _train(args) -> int:
     else:
         overrides = {name: getattr(args, name) for name in OVERRIDABLE if getattr(args, name) is not None}
         model, preset_steps = presets.build(args.data, seed=args.seed, mnist_path=args.mnist_path, **overrides)
-        run = {"data": args.data, "seed": args.seed, "overrides": overrides, "mnist_path": args.mnist_path}
+        output = {**OUTPUT_DEFAULTS, **{k: v for k, v in _output_settings(args).items() if v is not None}}
+        run = {"data": args.data, "seed": args.seed, "overrides": overrides, "mnist_path": args.mnist_path,
+               "output": output}
         history, snapshots, steps = None, None, args.steps or preset_steps
     if steps < model.step:
         raise UsageError(f"--steps {steps} is behind the checkpoint, which is at step {model.step}")
-    return run_training(model, run, out, steps, history=history, snapshots=snapshots, log_every=args.log_every,
-                        frames=args.frames, checkpoint_every=args.checkpoint_every, progress=args.progress)
+    return run_training(model, run, out, steps, history=history, snapshots=snapshots, progress=args.progress,
+                        **run["output"])
+
+
+def _output_settings(args) -> dict:
+    return {"log_every": args.log_every, "frames": args.frames, "checkpoint_every": args.checkpoint_every}
 
 
 # ----------------------------------------------------------------------------- demos
@@ -318,9 +326,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", help="output folder (default: runs/<data>)")
     train.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR (its checkpoint.npz)")
     train.add_argument("--mnist-path", help="with --data mnist: a local MNIST images IDX file or its folder")
-    train.add_argument("--log-every", type=_positive_int, default=10, help="steps between rows of metrics.csv")
-    train.add_argument("--frames", type=_positive_int, default=40, help="snapshots to draw over the run")
-    train.add_argument("--checkpoint-every", type=_positive_int, default=500, help="steps between checkpoints")
+    train.add_argument("--log-every", type=_positive_int, help="steps between rows of metrics.csv (default: 10)")
+    train.add_argument("--frames", type=_positive_int, help="snapshots to draw over the run (default: 40)")
+    train.add_argument("--checkpoint-every", type=_positive_int, help="steps between checkpoints (default: 500)")
     train.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                        help="show a progress bar (default: when writing to a terminal)")
     train.set_defaults(run=_train)

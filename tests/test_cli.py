@@ -1,0 +1,146 @@
+"""The command line: a run writes everything, resumes exactly, survives Ctrl-C and divergence."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from minigan import checkpoint, cli, presets
+
+from test_plot import assert_real_image
+
+QUICK = ["--batch-size", "64", "--frames", "4", "--log-every", "5", "--no-progress"]
+
+
+def _parameters(folder):
+    state = checkpoint.load(folder / "checkpoint.npz")
+    return state, [*state["generator"].values(), *state["discriminator"].values()]
+
+
+def test_train_writes_metrics_pictures_gif_and_checkpoint(tmp_path, capsys):
+    assert cli.main(["train", "--steps", "40", "--out", str(tmp_path), *QUICK]) == 0
+    assert "modes covered" in capsys.readouterr().out
+    rows = (tmp_path / "metrics.csv").read_text().splitlines()
+    assert rows[0].startswith("loss_d_real,loss_d_fake,loss_d,grad_norm_d,d_real,d_fake,loss_g,grad_norm_g,step")
+    assert len(rows) == 1 + 40 // 5
+    evaluation = (tmp_path / "evaluation.csv").read_text().splitlines()
+    assert evaluation[0] == "step,modes_covered,high_quality" and len(evaluation) == 1 + 5  # step 0 + 4 frames
+    for picture in ("losses.png", "training.png", "final.png"):
+        assert_real_image(tmp_path / picture)
+    assert_real_image(tmp_path / "training.gif", frames=5)
+    state, _ = _parameters(tmp_path)
+    assert state["step"] == 40 and state["run"]["data"] == "ring"
+
+
+def test_train_on_1d_data_reports_the_learnt_mean_and_spread(tmp_path, capsys):
+    assert cli.main(["train", "--data", "gaussian", "--steps", "30", "--out", str(tmp_path), *QUICK]) == 0
+    assert "G's samples: mean" in capsys.readouterr().out
+    assert (tmp_path / "evaluation.csv").read_text().startswith("step,g_mean,g_std,jsd")
+
+
+def test_resume_gives_the_parameters_of_a_run_that_never_stopped(tmp_path):
+    straight, halves = tmp_path / "straight", tmp_path / "halves"
+    assert cli.main(["train", "--steps", "30", "--out", str(straight), *QUICK]) == 0
+    assert cli.main(["train", "--steps", "15", "--out", str(halves), *QUICK]) == 0
+    assert cli.main(["train", "--resume", str(halves), "--steps", "30", "--no-progress"]) == 0
+    (state_a, params_a), (state_b, params_b) = _parameters(straight), _parameters(halves)
+    assert state_a["step"] == state_b["step"] == 30
+    for a, b in zip(params_a, params_b):
+        np.testing.assert_array_equal(a, b)
+    assert (straight / "metrics.csv").read_text() == (halves / "metrics.csv").read_text()
+
+
+def test_ctrl_c_saves_a_checkpoint_that_resumes(tmp_path):
+    command = [sys.executable, "-m", "minigan", "train", "--steps", "100000", "--out", str(tmp_path), *QUICK]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not (tmp_path / "metrics.csv").exists() and time.time() < deadline:
+        time.sleep(0.2)  # wait until training is under way
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "interrupted at step" in err and "Traceback" not in err
+    state, params = _parameters(tmp_path)
+    assert 0 < state["step"] < 100000 and all(np.isfinite(p).all() for p in params)
+    stopped_at = state["step"]
+    assert cli.main(["train", "--resume", str(tmp_path), "--steps", str(stopped_at + 5), "--no-progress"]) == 0
+    assert checkpoint.load(tmp_path / "checkpoint.npz")["step"] == stopped_at + 5
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")  # NumPy's note on the injected NaN
+def test_a_diverging_run_stops_and_keeps_the_last_good_checkpoint(tmp_path, capsys):
+    model, _ = presets.build("ring", seed=0, batch_size=32)
+    healthy_g_step = model.g_step
+
+    def g_step_that_diverges_at_step_7():
+        if model.step == 6:  # the 7th step: NaN appears in G's weights
+            model.G.parameters()[0].data[...] = np.nan
+        return healthy_g_step()
+
+    model.g_step = g_step_that_diverges_at_step_7
+    run = {"data": "ring", "seed": 0, "overrides": {"batch_size": 32}, "mnist_path": None, "output": {}}
+    status = cli.run_training(model, run, tmp_path, steps=20, checkpoint_every=5, frames=4, progress=False)
+    assert status == 1
+    err = capsys.readouterr().err
+    assert "training diverged at step" in err and "last good checkpoint is kept" in err
+    state, params = _parameters(tmp_path)
+    assert state["step"] == 5 and all(np.isfinite(p).all() for p in params)
+
+
+def _run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "minigan", *args], capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--data", "cifar"], "invalid choice: 'cifar'"),
+    (["train", "--steps", "-5"], "expected a positive whole number, got -5"),
+    (["train", "--lr-g", "nan"], "expected a positive number, got nan"),
+    (["train", "--loss", "hinge"], "invalid choice: 'hinge'"),
+    (["demo", "no_such_demo"], "unknown demo 'no_such_demo'"),
+])
+def test_bad_command_line_input_gives_one_clear_line(args, message):
+    result = _run_cli(*args)
+    assert result.returncode != 0
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_unwritable_output_folder_is_reported(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    result = _run_cli("train", "--out", str(blocker / "run"))  # a folder inside a file: never writable
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"minigan: error: cannot write to output folder {blocker / 'run'}: Not a directory"
+
+
+def test_resuming_from_a_corrupt_checkpoint_is_refused_clearly(tmp_path):
+    (tmp_path / "checkpoint.npz").write_bytes(b"PK\x03\x04 garbage")
+    result = _run_cli("train", "--resume", str(tmp_path))
+    assert result.returncode == 2 and "not a readable checkpoint" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_help_explains_the_commands():
+    result = _run_cli("train", "--help")
+    assert result.returncode == 0
+    for words in ("--data", "--loss", "--k", "--resume", "--backend", "D-steps per G-step"):
+        assert words in result.stdout
+
+
+def test_demo_list_names_every_demo():
+    result = _run_cli("demo", "--list")
+    assert result.returncode == 0 and "xy_game" in result.stdout
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere, so permissions cannot block it")
+def test_a_read_only_output_folder_is_reported(tmp_path):
+    tmp_path.chmod(0o500)
+    try:
+        result = _run_cli("train", "--out", str(tmp_path / "run"))
+    finally:
+        tmp_path.chmod(0o700)
+    assert result.returncode == 2 and "cannot write to output folder" in result.stderr
