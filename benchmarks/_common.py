@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import re
@@ -12,6 +13,13 @@ from pathlib import Path
 import numpy as np
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+def benchmark_parser(doc: str) -> argparse.ArgumentParser:
+    """A benchmark's command line: its docstring as help, and --write."""
+    result = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    result.add_argument("--write", action="store_true", help="write the results into benchmarks/RESULTS.md")
+    return result
 
 
 def time_per_call(fn, calls: int, repeats: int, warmup: int = 0) -> list[float]:

@@ -8,17 +8,19 @@ and the gradient norms of D and G, each read back as a Python float).
 
     python benchmarks/gan_step.py            # print the table
     python benchmarks/gan_step.py --write    # and put it into benchmarks/RESULTS.md
+    python benchmarks/gan_step.py --gpu      # CuPy against PyTorch CUDA (says so and stops without a GPU)
+
+Every step reads its logged numbers back as Python floats, which waits for the GPU,
+so per-step times on the GPU are complete, not just the time to queue the work.
 
 Needs the 'bench' extra (PyTorch CPU 2.13, threadpoolctl): pip install -e '.[bench]'.
 """
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
-from _common import machine, summary, time_per_call, write_section
+from _common import benchmark_parser, machine, summary, time_per_call, write_section
 
 THREADS = 2
 CONFIGS = {
@@ -50,7 +52,7 @@ def minigan_step(g_sizes, d_sizes, batch, images):
     return model.train_step
 
 
-def torch_step(g_sizes, d_sizes, batch, images):
+def torch_step(g_sizes, d_sizes, batch, images, device="cpu"):
     import torch
     import torch.nn.functional as F
     from torch import nn
@@ -65,21 +67,21 @@ def torch_step(g_sizes, d_sizes, batch, images):
                 layers.append(activation())
         return nn.Sequential(*layers, *([output()] if output else []))
 
-    G = mlp(g_sizes, nn.ReLU, nn.Tanh if images else None)
-    D = mlp(d_sizes, lambda: nn.LeakyReLU(0.2))
+    G = mlp(g_sizes, nn.ReLU, nn.Tanh if images else None).to(device)
+    D = mlp(d_sizes, lambda: nn.LeakyReLU(0.2)).to(device)
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     data, rng, latent = real_data(g_sizes, images), np.random.default_rng(0), g_sizes[0]
-    ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
+    ones, zeros = torch.ones(batch, 1, device=device), torch.zeros(batch, 1, device=device)
 
     def grad_norm(module):
         return torch.sqrt(sum((p.grad * p.grad).sum() for p in module.parameters())).item()
 
     def noise():
-        return torch.from_numpy(rng.standard_normal((batch, latent)).astype(np.float32))
+        return torch.from_numpy(rng.standard_normal((batch, latent)).astype(np.float32)).to(device)
 
     def step():
-        real = torch.from_numpy(data.sample(batch, rng).astype(np.float32))
+        real = torch.from_numpy(data.sample(batch, rng).astype(np.float32)).to(device)
         z = noise()
         with torch.no_grad():
             fake = G(z)
@@ -106,21 +108,49 @@ def torch_step(g_sizes, d_sizes, batch, images):
     return step
 
 
+def gpu_unavailable() -> str | None:
+    """Why the GPU comparison cannot run here, or None if it can."""
+    import torch
+
+    from minigan import backend
+
+    if "cupy" not in backend.available():
+        return "CuPy with a CUDA GPU is not available on this machine"
+    if not torch.cuda.is_available():
+        return "PyTorch sees no CUDA device"
+    return None
+
+
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--repeats", type=int, default=9)
-    parser.add_argument("--write", action="store_true", help="write the table into benchmarks/RESULTS.md")
+    parser.add_argument("--gpu", action="store_true", help="CuPy against PyTorch CUDA instead of the CPU")
     args = parser.parse_args()
 
     import threadpoolctl
     import torch
 
-    torch.set_num_threads(THREADS)
+    from minigan import backend
+
+    section, device = ("gan_step_gpu", "cuda") if args.gpu else ("gan_step", "cpu")
+    if args.gpu:
+        reason = gpu_unavailable()
+        if reason:
+            message = f"GPU comparison skipped: {reason}. Command: `python benchmarks/gan_step.py --gpu --write`."
+            print(message)
+            if args.write:
+                write_section(section, message)
+            return
+        backend.use("cupy")
+        where = f"GPU: {torch.cuda.get_device_name(0)}; CuPy against PyTorch CUDA."
+    else:
+        torch.set_num_threads(THREADS)
+        where = (f"Threads: {THREADS} for both (torch.set_num_threads, threadpoolctl for NumPy's BLAS).")
     rows = []
     with threadpoolctl.threadpool_limits(THREADS):
         for name, (g_sizes, d_sizes, batch, images) in CONFIGS.items():
             steps = {"minigan": minigan_step(g_sizes, d_sizes, batch, images),
-                     "PyTorch": torch_step(g_sizes, d_sizes, batch, images)}
+                     "PyTorch": torch_step(g_sizes, d_sizes, batch, images, device)}
             calls = 100 if not images else 40
             timings = {side: [] for side in steps}
             for side, fn in steps.items():
@@ -134,10 +164,9 @@ def main():
             print(rows[-1], flush=True)
 
     table = "\n".join([
-        f"Machine: {machine()}; PyTorch {torch.__version__}. Threads: {THREADS} for both "
-        f"(torch.set_num_threads, threadpoolctl for NumPy's BLAS).",
+        f"Machine: {machine()}; PyTorch {torch.__version__}. {where}",
         f"Median milliseconds per full training step (D-step + G-step) over {args.repeats} interleaved "
-        "repeats, (min–max) across repeats. Command: `python benchmarks/gan_step.py --write`.",
+        f"repeats, (min–max) across repeats. Command: `python benchmarks/gan_step.py{' --gpu' if args.gpu else ''} --write`.",
         "",
         "| configuration | minigan ms/step | PyTorch ms/step | minigan / PyTorch |",
         "|---|---|---|---|",
@@ -145,7 +174,7 @@ def main():
     ])
     print(table)
     if args.write:
-        write_section("gan_step", table)
+        write_section(section, table)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,9 @@
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
-from _common import machine, summary, time_per_call, write_section
+from _common import benchmark_parser, machine, summary, time_per_call, write_section
 
 THREADS = 2
 LARGE = ([128, 1024, 1024, 1024], [1024, 1024, 1024, 1], 1024)  # G sizes, D sizes, batch
@@ -64,8 +62,7 @@ def minigan_step_seconds(g_sizes, d_sizes, batch: int, repeats: int = 5) -> floa
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--write", action="store_true", help="write the tables into benchmarks/RESULTS.md")
+    parser = benchmark_parser(__doc__)
     args = parser.parse_args()
 
     import threadpoolctl

@@ -10,11 +10,10 @@ size (RSS, from /proc/self/statm) every 500 steps, and its peak (ru_maxrss) at t
 
 from __future__ import annotations
 
-import argparse
 import os
 import resource
 
-from _common import machine, write_section
+from _common import benchmark_parser, machine, write_section
 
 
 def resident_mib() -> float:
@@ -24,9 +23,8 @@ def resident_mib() -> float:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--steps", type=int, default=10_000)
-    parser.add_argument("--write", action="store_true", help="write the result into benchmarks/RESULTS.md")
     args = parser.parse_args()
 
     import minigan

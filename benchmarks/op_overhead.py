@@ -9,11 +9,9 @@ measures it, in microseconds per op, on 32×32 float32 arrays.
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
-from _common import machine, summary, time_per_call, write_section
+from _common import benchmark_parser, machine, summary, time_per_call, write_section
 from minigan import Tensor, no_grad, ops
 
 SIZE = 32
@@ -37,8 +35,7 @@ CASES = {
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--write", action="store_true", help="write the table into benchmarks/RESULTS.md")
+    parser = benchmark_parser(__doc__)
     args = parser.parse_args()
     calls, repeats = 2000, 7
     rows = []

@@ -283,6 +283,7 @@ def _demo(args) -> int:
     if args.name not in scripts:
         raise UsageError(f"unknown demo {args.name!r}; known: {', '.join(scripts)}")
     sys.argv = [str(scripts[args.name]), *args.demo_args]
+    sys.path.insert(0, str(DEMOS))  # as `python demos/NAME.py` would: the demos import their _common
     runpy.run_path(str(scripts[args.name]), run_name="__main__")
     return 0
 

@@ -163,22 +163,14 @@ def check_grad(
         )
 
 
-def check_gradgrad(
-    fn: Callable,
-    inputs: Sequence[Tensor],
-    *,
-    eps: float = EPS,
-    rtol: float = RTOL,
-    atol: float = ATOL,
-    directional: bool = False,
-    seed: int = 0,
-) -> None:
+def check_gradgrad(fn: Callable, inputs: Sequence[Tensor], *, seed: int = 0, **options) -> None:
     """Check second-order gradients: differentiate the backward pass of ``fn``.
 
     With f the scalar projection of fn and s fixed random weights, the function
     h(x) = Σ_i ⟨s_i, ∂f/∂x_i⟩ is computed by a backward pass with create_graph=True;
     ``check_grad(h)`` then compares its gradient (a Hessian-vector product) with
     central differences of h, whose first-order part is itself already checked.
+    ``options`` (eps, rtol, atol, directional) are those of ``check_grad``.
     """
     inputs = _validated(inputs)
     f = _scalar_projection(fn, inputs, seed)
@@ -192,4 +184,4 @@ def check_gradgrad(
             total = total + (g * s).sum()
         return total
 
-    check_grad(first_order, inputs, eps=eps, rtol=rtol, atol=atol, directional=directional, seed=seed)
+    check_grad(first_order, inputs, seed=seed, **options)

@@ -126,15 +126,19 @@ def _frame_1d(ax, shot, data):
     x, fake = shot["x"], shot["fake"].ravel()
     p_data = data.pdf(x)
     ax.plot(x, p_data, ":", color=COLOURS["real"], lw=2, label="p_data")
-    ax.hist(fake, bins=60, range=(x[0, 0], x[-1, 0]), density=True, color=COLOURS["fake"], alpha=0.35,
-            label="p_g (histogram of G(z))")
+    heights, _, _ = ax.hist(fake, bins=60, range=(x[0, 0], x[-1, 0]), density=True, color=COLOURS["fake"],
+                            alpha=0.35, label="p_g (histogram of G(z))")
     ax.plot(x, shot["d"], "--", color=COLOURS["D"], lw=2, label="D(x)")
     if np.ptp(fake) > 0:  # D* needs p_g; estimated from G's samples by a kernel density estimate
-        d_star = theory.optimal_discriminator(data, metrics.kde(fake[:2000]), x)
+        p_g = metrics.kde(fake[:2000])
+        d_star = theory.optimal_discriminator(data, p_g, x)
+        both = p_data + p_g.pdf(x)
+        d_star[both < 0.01 * both.max()] = np.nan  # where neither has mass, the estimate of D* is noise
         ax.plot(x, d_star, color=COLOURS["D*"], lw=1, label="D*(x), p_g estimated")
-    ax.set_ylim(0, max(1.05, 1.1 * p_data.max()))
+    tallest = max(p_data.max(), min(heights.max(), 2.5))  # a spike of G's samples is cut at 2.5
+    ax.set_ylim(0, max(1.05, 1.1 * tallest))
     ax.set_xlabel("x")
-    ax.legend(loc="upper left", fontsize=6)
+    ax.legend(loc="best", fontsize=6)
 
 
 def _tile(images: np.ndarray, image_shape, columns: int | None = None) -> np.ndarray:

@@ -61,28 +61,18 @@ def test_the_g_step_computes_exactly_that_gradient(loss):
 
 
 @pytest.mark.parametrize("loss", gan.LOSSES)
-def test_a_g_step_leaves_d_bit_identical_and_its_gradients_untouched(loss):
+@pytest.mark.parametrize("step, other", [("g_step", "D"), ("d_step", "G")])
+def test_each_step_leaves_the_other_network_bit_identical_and_its_gradients_untouched(loss, step, other):
     model = _small_gan(seed=1, loss=loss)
-    model.d_step()  # leaves gradients on D
-    d_params = [p.data.copy() for p in model.D.parameters()]
-    d_grads = [p.grad for p in model.D.parameters()]
-    model.g_step()
-    for p, before, grad_before in zip(model.D.parameters(), d_params, d_grads):
+    model.d_step(), model.g_step()  # both networks now hold gradients
+    network = getattr(model, other)
+    values = [p.data.copy() for p in network.parameters()]
+    grads = [p.grad for p in network.parameters()]
+    getattr(model, step)()
+    for p, before, grad_before in zip(network.parameters(), values, grads):
         assert np.array_equal(p.data, before)
         assert p.grad is grad_before  # the very same gradient object: nothing was added to it
-    assert all(p.requires_grad for p in model.D.parameters())  # unfrozen again afterwards
-
-
-@pytest.mark.parametrize("loss", gan.LOSSES)
-def test_a_d_step_leaves_g_bit_identical_and_its_gradients_untouched(loss):
-    model = _small_gan(seed=2, loss=loss)
-    model.g_step()  # leaves gradients on G
-    g_params = [p.data.copy() for p in model.G.parameters()]
-    g_grads = [p.grad for p in model.G.parameters()]
-    model.d_step()
-    for p, before, grad_before in zip(model.G.parameters(), g_params, g_grads):
-        assert np.array_equal(p.data, before)
-        assert p.grad is grad_before
+    assert all(p.requires_grad for p in network.parameters())  # D is unfrozen after the G-step
 
 
 def test_train_step_takes_k_d_steps_per_g_step(monkeypatch):

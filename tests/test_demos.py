@@ -1,0 +1,30 @@
+"""Every demo runs (in --quick mode) and writes real pictures."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from test_plot import assert_real_image
+
+DEMOS = sorted(p for p in (Path(__file__).parent.parent / "demos").glob("*.py") if not p.name.startswith("_"))
+
+
+def test_the_demos_are_there():
+    names = {p.stem for p in DEMOS}
+    assert {"gaussian_1d", "optimal_discriminator", "generator_losses", "vanishing_gradients", "xy_game",
+            "mode_collapse", "digits", "wgan_gp"} <= names
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("demo", DEMOS, ids=lambda p: p.stem)
+def test_demo_quick_mode_writes_its_pictures(demo, tmp_path):
+    result = subprocess.run([sys.executable, str(demo), "--quick", "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "what to look at:" in result.stdout
+    pictures = sorted(tmp_path.glob("*.png")) + sorted(tmp_path.glob("*.gif"))
+    assert pictures, "the demo wrote no picture"
+    for picture in pictures:
+        assert_real_image(picture, frames=None)
