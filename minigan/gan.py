@@ -149,10 +149,11 @@ class GAN:
         """A host (NumPy) array as a Tensor on the backend, in the run's dtype."""
         return Tensor(backend.asarray(host_array, dtype=self.config.dtype), requires_grad=requires_grad)
 
-    def sample_noise(self, n: int) -> Tensor:
-        """z ~ p_z, shape (n, latent_dim)."""
+    def sample_noise(self, n: int, rng=None) -> Tensor:
+        """z ~ p_z, shape (n, latent_dim), drawn from ``rng`` (default: the run's own generator)."""
+        rng = rng or self.rng
         shape = (n, self.config.latent_dim)
-        z = self.rng.standard_normal(shape) if self.config.noise == "normal" else self.rng.uniform(-1, 1, shape)
+        z = rng.standard_normal(shape) if self.config.noise == "normal" else rng.uniform(-1, 1, shape)
         return self.tensor(z)
 
     def sample_real(self, n: int) -> Tensor:
@@ -266,10 +267,14 @@ class GAN:
                 callback(self, record)
         return history
 
-    def generate(self, n: int):
-        """n samples of G as a host (NumPy) array, without recording a graph."""
+    def generate(self, n: int, rng=None):
+        """n samples of G as a host (NumPy) array, without recording a graph.
+
+        z comes from ``rng``; without one, from the run's own generator, which then moves
+        on: pass a generator of your own to look at G without changing the rest of the run.
+        """
         with no_grad():
-            return self.G(self.sample_noise(n)).numpy()
+            return self.G(self.sample_noise(n, rng)).numpy()
 
     # -- saving and restoring a run
 
