@@ -145,7 +145,8 @@ def run_training(model, run: dict, out: Path, steps: int, *, history: History | 
 
     history = history if history is not None else History()
     snapshots = snapshots if snapshots is not None else []
-    eval_z = model.tensor(np.random.default_rng(run["seed"] + 1).standard_normal((512, model.config.latent_dim)))
+    images = getattr(model.data, "image_shape", None) is not None
+    eval_z = model.sample_noise(64 if images else 512, np.random.default_rng(run["seed"] + 1))  # fixed: same z each frame
     real = model.data.sample(1000, np.random.default_rng(run["seed"] + 2))
     every = max(1, steps // frames)
     metrics_path, checkpoint_path = out / "metrics.csv", out / CHECKPOINT

@@ -85,21 +85,28 @@ class GANConfig:
         return asdict(self)
 
 
-def make_networks(data, latent_dim: int, hidden: int = 128, depth: int = 2, generator_depth: int | None = None,
+def make_networks(data, latent_dim: int, hidden=128, depth: int = 2, generator_depth: int | None = None,
                   standardize: bool = False, dtype: str = "float32", rng=None):
     """The MLP generator and discriminator of the classic papers, sized for ``data``.
 
-    G: z (latent_dim) -> ``generator_depth`` (default ``depth``) hidden ReLU layers -> data.dim,
-       linear output (tanh for images in [-1, 1]); generator_depth=0 makes G affine,
-       z ↦ a z + b, which is exactly the family of Gaussians
-    D: x -> [``standardize``: (x - mean) / std of the data] -> ``depth`` hidden
-       LeakyReLU(0.2) layers -> 1 logit
+    G: z (latent_dim) -> hidden ReLU layers -> data.dim, linear output (tanh for images
+       in [-1, 1]); generator_depth=0 makes G affine, z ↦ a z + b, exactly the family of
+       Gaussians
+    D: x -> [``standardize``: (x - mean) / std of the data] -> hidden LeakyReLU(0.2)
+       layers -> 1 logit
+    ``hidden`` is one width for every hidden layer (``depth`` of them in D, ``generator_depth``,
+    default ``depth``, in G), or G's hidden widths in order, which D then mirrors
+    (e.g. (256, 512): G z-256-512-x, D x-512-256-1).
     """
+    if isinstance(hidden, int):
+        g_hidden = [hidden] * (depth if generator_depth is None else generator_depth)
+        d_hidden = [hidden] * depth
+    else:
+        g_hidden, d_hidden = list(hidden), list(reversed(hidden))
     images = getattr(data, "image_shape", None) is not None
-    g_depth = depth if generator_depth is None else generator_depth
-    G = nn.mlp([latent_dim] + [hidden] * g_depth + [data.dim], activation="relu",
+    G = nn.mlp([latent_dim, *g_hidden, data.dim], activation="relu",
                output_activation="tanh" if images else None, dtype=dtype, rng=rng, name="G")
-    D = nn.mlp([data.dim] + [hidden] * depth + [1], activation="leaky_relu", dtype=dtype, rng=rng, name="D")
+    D = nn.mlp([data.dim, *d_hidden, 1], activation="leaky_relu", dtype=dtype, rng=rng, name="D")
     if standardize:
         D = nn.Sequential(nn.Standardize(data.mean, data.std, dtype=dtype), *D.layers)
     return G, D

@@ -165,7 +165,7 @@ def save(fig, path) -> Path:
 def training_figure(snapshots: list[dict], data, path, real: np.ndarray | None = None, panels: int = 4) -> Path:
     """Snapshots side by side at evenly spaced points of training (the classic 1-D figure)."""
     chosen = [snapshots[round(i)] for i in np.linspace(0, len(snapshots) - 1, min(panels, len(snapshots)))]
-    fig, axes = plt.subplots(1, len(chosen), figsize=(4.2 * len(chosen), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(chosen), figsize=(4.2 * len(chosen), 3.6), squeeze=False, layout="constrained")
     for ax, shot in zip(axes[0], chosen):
         frame(ax, shot, data, real, xlim=_shared_xlim(chosen))
     return save(fig, path)
