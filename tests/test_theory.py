@@ -75,11 +75,18 @@ def test_theory_works_for_mixtures_and_in_2d():
     assert theory.value_at_optimum(ring, grid, coarse) == pytest.approx(-LOG4 + 2 * jsd, abs=1e-9)
 
 
-def _train_quadratic_discriminator(p_data, p_g, rng, n=30_000, steps=1000):
-    """Logistic regression on [x, x²]: D(x) = σ(a + b x + c x²). The log density ratio of two
-    Gaussians is quadratic in x, so this model class contains D*."""
-    features = lambda x: Tensor(np.concatenate([x, x**2], axis=1))  # noqa: E731
+def _train_quadratic_discriminator(p_data, p_g, rng, n=60_000, steps=1000):
+    """Logistic regression on [u, u²] with u = (x - mean) / std of the pooled samples:
+    D(x) = σ(a + b u + c u²), quadratic in x. The log density ratio of two Gaussians is
+    quadratic in x, so this model class contains D*; standardising x only speeds up Adam."""
     real, fake = p_data.sample(n, rng), p_g.sample(n, rng)
+    pooled = np.concatenate([real, fake])
+    centre, scale = pooled.mean(), pooled.std()
+
+    def features(x):
+        u = (x - centre) / scale
+        return Tensor(np.concatenate([u, u**2], axis=1))
+
     x = features(np.concatenate([real, fake]))
     labels = np.concatenate([np.ones((n, 1)), np.zeros((n, 1))])  # 1 = real, 0 = fake
     D = nn.Linear(2, 1, dtype="float64", rng=rng)
@@ -89,16 +96,21 @@ def _train_quadratic_discriminator(p_data, p_g, rng, n=30_000, steps=1000):
         opt.zero_grad()
         loss.backward()
         opt.step()
-    return lambda x: D(features(x)), np.quantile(np.concatenate([real, fake]), [0.01, 0.99])
+    return lambda x: D(features(x)), np.quantile(pooled, [0.025, 0.975])
 
 
 @pytest.mark.slow
-@settings(max_examples=6)
-@given(m1=means, s1=stds, m2=means, s2=stds, equal=st.booleans(), seed=st.integers(0, 2**16))
-def test_a_trained_discriminator_matches_d_star_and_its_value_matches_the_jsd(m1, s1, m2, s2, equal, seed):
+@settings(max_examples=5)
+@given(m1=means, s1=stds, shift=st.floats(-1.5, 1.5), s2=stds, equal=st.booleans(), seed=st.integers(0, 2**16))
+def test_a_trained_discriminator_matches_d_star_and_its_value_matches_the_jsd(m1, s1, shift, s2, equal, seed):
+    """On the central 95% of the samples, for Gaussians whose means are at most 1.5 apart.
+
+    (Pairs that barely overlap are left out on purpose: there the samples leave D* undetermined
+    in the gap between them, and the logistic fit's coefficients grow without bound.)
+    """
     rng = np.random.default_rng(seed)
     p_data = data.gaussian_1d(m1, s1)
-    p_g = data.gaussian_1d(m1, s1) if equal else data.gaussian_1d(m2, s2)
+    p_g = data.gaussian_1d(m1, s1) if equal else data.gaussian_1d(m1 + shift, s2)
     logit, (low, high) = _train_quadratic_discriminator(p_data, p_g, rng)
     grid = np.linspace(low, high, 201)[:, None]
     with no_grad():
