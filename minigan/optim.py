@@ -147,7 +147,11 @@ class Adam(Optimizer):
         m += (1.0 - beta1) * g  # m: running mean of g
         v *= beta2
         v += (1.0 - beta2) * (g * g)  # v: running mean of g²
-        xp = backend.module_of(theta)
-        # θ -= η m̂ / (√v̂ + ε), with m̂ = m / (1 - β₁ᵗ) and √v̂ = √v / √(1 - β₂ᵗ)
-        denominator = xp.sqrt(v) * (1.0 / math.sqrt(1.0 - beta2**self.steps)) + self.eps
-        theta -= (self.lr / (1.0 - beta1**self.steps)) * m / denominator
+        # θ -= η m̂ / (√v̂ + ε), with m̂ = m / (1 - β₁ᵗ) and √v̂ = √v / √(1 - β₂ᵗ),
+        # built up in one array (in place: no full-size temporaries for large layers)
+        step = backend.module_of(theta).sqrt(v)
+        step *= 1.0 / math.sqrt(1.0 - beta2**self.steps)  # √v̂
+        step += self.eps  # √v̂ + ε
+        backend.module_of(theta).divide(m, step, out=step)  # m / (√v̂ + ε)
+        step *= self.lr / (1.0 - beta1**self.steps)  # η m̂ / (√v̂ + ε)
+        theta -= step
