@@ -72,3 +72,11 @@ def write_section(name: str, text: str) -> None:
         content = content.rstrip() + "\n\n" + block + "\n"
     RESULTS.write_text(content)
     print(f"wrote section '{name}' of {RESULTS}")
+
+
+def publish(name: str, text: str, write: bool) -> None:
+    """Print a benchmark's results, and with ``write`` put them into RESULTS.md as section ``name``."""
+    print(text)
+    if write:
+        write_section(name, text)
+

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from _common import benchmark_parser, machine, summary, time_per_call, write_section
+from _common import benchmark_parser, machine, publish, summary, time_per_call
 
 THREADS = 2
 CONFIGS = {
@@ -137,9 +137,7 @@ def main():
         reason = gpu_unavailable()
         if reason:
             message = f"GPU comparison skipped: {reason}. Command: `python benchmarks/gan_step.py --gpu --write`."
-            print(message)
-            if args.write:
-                write_section(section, message)
+            publish(section, message, args.write)
             return
         backend.use("cupy")
         where = f"GPU: {torch.cuda.get_device_name(0)}; CuPy against PyTorch CUDA."
@@ -153,7 +151,7 @@ def main():
                      "PyTorch": torch_step(g_sizes, d_sizes, batch, images, device)}
             calls = 100 if not images else 40
             timings = {side: [] for side in steps}
-            for side, fn in steps.items():
+            for fn in steps.values():
                 time_per_call(fn, calls=calls // 2, repeats=1)  # warm-up
             for _ in range(args.repeats):  # interleaved, so drift in the machine hits both alike
                 for side, fn in steps.items():
@@ -172,9 +170,7 @@ def main():
         "|---|---|---|---|",
         *rows,
     ])
-    print(table)
-    if args.write:
-        write_section(section, table)
+    publish(section, table, args.write)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from _common import benchmark_parser, machine, summary, time_per_call, write_section
+from _common import benchmark_parser, machine, publish, summary, time_per_call
 
 THREADS = 2
 LARGE = ([128, 1024, 1024, 1024], [1024, 1024, 1024, 1], 1024)  # G sizes, D sizes, batch
@@ -138,9 +138,7 @@ def main():
         "|---|---|---|---|",
         *scaling,
     ])
-    print(text)
-    if args.write:
-        write_section("limits", text)
+    publish("limits", text, args.write)
 
 
 if __name__ == "__main__":

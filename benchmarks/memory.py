@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from _common import benchmark_parser, machine, write_section
+from _common import benchmark_parser, machine, publish
 
 
 def resident_mib() -> float:
@@ -55,9 +55,7 @@ def main():
         "|---|" + "---|" * len(readings[::2]),
         "| RSS MiB | " + " | ".join(f"{m:.1f}" for _, m in readings[::2]) + " |",
     ])
-    print(text)
-    if args.write:
-        write_section("memory", text)
+    publish("memory", text, args.write)
 
 
 if __name__ == "__main__":

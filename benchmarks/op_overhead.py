@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from _common import benchmark_parser, machine, summary, time_per_call, write_section
+from _common import benchmark_parser, machine, publish, summary, time_per_call
 from minigan import Tensor, no_grad, ops
 
 SIZE = 32
@@ -64,9 +64,7 @@ def main():
         "|---|---|---|---|---|",
         *rows,
     ])
-    print(table)
-    if args.write:
-        write_section("op_overhead", table)
+    publish("op_overhead", table, args.write)
 
 
 if __name__ == "__main__":
