@@ -62,6 +62,8 @@ class Tensor:
 
     ``requires_grad=True`` marks a leaf whose gradient ``backward()`` should compute
     (a parameter, or an input under study). Only floating-point tensors can require one.
+    Numbers, lists and host (NumPy) arrays are placed on the current backend; an array
+    already on a GPU stays there.
     Comparisons (<, <=, >, >=) return plain boolean arrays; ``==`` is identity.
     """
 
@@ -74,7 +76,7 @@ class Tensor:
                 "Tensor(data) takes an array, not a Tensor; "
                 "use tensor.detach() for a tensor that shares the data without the graph"
             )
-        if not isinstance(data, backend.array_types()):
+        if type(data) is not backend.current().ndarray:
             data = backend.asarray(data)
         self.data = data
         self.grad: Tensor | None = None
@@ -294,7 +296,7 @@ def _seed_gradient(output: Tensor, grad) -> Tensor:
                 "of that shape, e.g. y.backward(grad); only a one-element output gets the implicit seed 1"
             )
         return Tensor(backend.array_module(output.data).ones_like(output.data))
-    seed = grad if isinstance(grad, Tensor) else Tensor(grad)
+    seed = ops.constant(grad.data if isinstance(grad, Tensor) else grad, like=output)  # same dtype and backend
     if seed.shape != output.shape:
         raise ValueError(f"seed gradient has shape {seed.shape}, expected the output's shape {output.shape}")
     return seed

@@ -28,8 +28,6 @@ __all__ = [
     "name",
     "available",
     "array_module",
-    "array_types",
-    "module_of",
     "is_array",
     "asarray",
     "to_numpy",
@@ -58,8 +56,6 @@ def _import_cupy() -> ModuleType:
         raise BackendError(f"backend 'cupy' needs a CUDA GPU, but CUDA reported: {exc}") from exc
     if n_devices == 0:
         raise BackendError("backend 'cupy' needs a CUDA GPU, but none is present")
-    global _array_types
-    _array_types = (numpy.ndarray, cupy.ndarray)
     return cupy
 
 
@@ -111,26 +107,16 @@ def _module_of(array) -> ModuleType | None:
     return None
 
 
-_array_types: tuple[type, ...] = (numpy.ndarray,)
-
-
-def array_types() -> tuple[type, ...]:
-    """The array classes of the backends loaded so far (what a Tensor may hold)."""
-    return _array_types
-
-
-def module_of(array) -> ModuleType:
-    """The module (numpy or cupy) of one array: what an op computes with."""
-    return numpy if type(array) is numpy.ndarray else array_module(array)
-
-
 def is_array(value) -> bool:
     """True for a NumPy or CuPy array."""
     return _module_of(value) is not None
 
 
 def array_module(*arrays) -> ModuleType:
-    """The module the given arrays live in; an error if they live in two."""
+    """The module (numpy or cupy) the given arrays live in, which an op computes with;
+    an error if they live in two."""
+    if len(arrays) == 1 and type(arrays[0]) is numpy.ndarray:
+        return numpy  # the common case, answered fast: ops ask this for every array
     modules = {_module_of(a) for a in arrays} - {None}
     if len(modules) > 1:
         kinds = ", ".join(f"{type(a).__module__}.{type(a).__name__}" for a in arrays)
@@ -149,8 +135,6 @@ def asarray(data, dtype=None):
     """
     module = _module_of(data)
     if module is not None and module is not numpy:
-        if module.ndarray not in _array_types:
-            _load(module.__name__)  # checks the GPU and registers CuPy's array type
         return module.asarray(data, dtype=dtype)
     return _current.asarray(data, dtype=dtype)
 

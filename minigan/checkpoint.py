@@ -110,10 +110,13 @@ def load(path) -> dict:
     except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, KeyError) as exc:
         raise CheckpointError(f"{path} is not a readable checkpoint (corrupt or truncated: {exc})") from None
     if not isinstance(record, dict) or record.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a minigan checkpoint (format {record.get('format')!r})")
+        found = record.get("format") if isinstance(record, dict) else type(record).__name__
+        raise CheckpointError(f"{path} is not a minigan checkpoint (its record says {found!r}, not {FORMAT!r})")
     if record.get("version") != VERSION:
         raise CheckpointError(f"{path} has checkpoint format version {record.get('version')}; "
                               f"this minigan reads version {VERSION}")
+    if "state" not in record:
+        raise CheckpointError(f"{path} is incomplete: its record holds no state")
     try:
         return _join(record["state"], arrays)
     except KeyError as exc:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import math
 import runpy
 import signal
 import sys
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import numpy as np  # host side: fixed evaluation noise, history columns
 
-from minigan import backend, checkpoint, data, metrics, plot, presets
+from minigan import backend, checkpoint, data, metrics, plot, presets, validate
 from minigan.gan import LOSSES, NOISE, DivergenceError, History
 
 __all__ = ["main", "run_training"]
@@ -45,22 +44,16 @@ class UsageError(Exception):
 
 def _positive_int(text: str) -> int:
     try:
-        value = int(text)
+        return validate.positive_int("value", int(text))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value}")
-    return value
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text}") from None
 
 
 def _positive_float(text: str) -> float:
     try:
-        value = float(text)
+        return validate.positive_number("value", float(text))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
-    return value
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}") from None
 
 
 def _writable_folder(path: Path) -> Path:
@@ -118,20 +111,6 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
-def _history_state(history: History) -> dict:
-    columns = list(dict.fromkeys(k for r in history.records for k in r))
-    return {name: np.array([r.get(name, np.nan) for r in history.records]) for name in columns}
-
-
-def _history_from_state(columns: dict) -> History:
-    names = list(columns)
-    length = len(columns[names[0]]) if names else 0
-    records = [{n: float(columns[n][i]) for n in names if not math.isnan(columns[n][i])} for i in range(length)]
-    for r in records:
-        r["step"] = int(r["step"])
-    return History(records)
-
-
 def run_training(model, run: dict, out: Path, steps: int, *, history: History | None = None,
                  snapshots: list | None = None, log_every: int = 10, frames: int = 40,
                  checkpoint_every: int = 500, progress: bool | None = None) -> int:
@@ -154,7 +133,7 @@ def run_training(model, run: dict, out: Path, steps: int, *, history: History | 
 
     def save_checkpoint():
         state = model.state_dict()
-        state.update(run=dict(run, steps=steps), history=_history_state(history), frames=snapshots)
+        state.update(run=dict(run, steps=steps), history=history.columns(), frames=snapshots)
         checkpoint.save(checkpoint_path, state)
 
     def draw():
@@ -197,7 +176,7 @@ def run_training(model, run: dict, out: Path, steps: int, *, history: History | 
             print(f"minigan: error: {exc}\n{kept}", file=sys.stderr)
             status = 1
     bar.close()
-    if stop.requested and model.step < steps:
+    if stop.requested and model.step < steps and status == 0:  # never save a run that diverged
         save_checkpoint()
         print(f"interrupted at step {model.step}; checkpoint saved to {checkpoint_path}\n"
               f"continue with: minigan train --resume {out}", file=sys.stderr)
@@ -229,23 +208,37 @@ def _summary(model, snapshots, out: Path) -> str:
     return "\n".join(lines)
 
 
+FIXED_BY_THE_RUN = ("data", "seed", "mnist_path", "out", *OVERRIDABLE)  # what --resume takes from the checkpoint
+
+
 def _train(args) -> int:
-    out = _writable_folder(Path(args.resume or args.out or f"runs/{args.data}"))
+    if args.resume:
+        clashes = [name for name in FIXED_BY_THE_RUN if getattr(args, name) is not None]
+        if clashes:
+            options = ", ".join("--" + name.replace("_", "-") for name in clashes)
+            raise UsageError(f"--resume continues a run with its saved settings; drop {options} "
+                             "(only --steps, --log-every, --frames, --checkpoint-every and --backend may change)")
+    data_name = args.data or "ring"
+    seed = 0 if args.seed is None else args.seed
+    out = _writable_folder(Path(args.resume or args.out or f"runs/{data_name}"))
     backend.use(args.backend)
     if args.resume:
         state = checkpoint.load(out / CHECKPOINT)
+        if "run" not in state:
+            raise checkpoint.CheckpointError(f"{out / CHECKPOINT} was not written by `minigan train` "
+                                             "(it has no record of the run), so it cannot be resumed from here")
         run = state["run"]
         run["output"].update({k: v for k, v in _output_settings(args).items() if v is not None})
         model, _ = presets.build(run["data"], mnist_path=run.get("mnist_path"), **run["overrides"])
         model.load_state_dict(state)
-        history, snapshots = _history_from_state(state["history"]), list(state["frames"])
+        history, snapshots = History.from_columns(state["history"]), list(state["frames"])
         steps = args.steps or run["steps"]
         print(f"resuming {out} at step {model.step} of {steps}")
     else:
         overrides = {name: getattr(args, name) for name in OVERRIDABLE if getattr(args, name) is not None}
-        model, preset_steps = presets.build(args.data, seed=args.seed, mnist_path=args.mnist_path, **overrides)
+        model, preset_steps = presets.build(data_name, seed=seed, mnist_path=args.mnist_path, **overrides)
         output = {**OUTPUT_DEFAULTS, **{k: v for k, v in _output_settings(args).items() if v is not None}}
-        run = {"data": args.data, "seed": args.seed, "overrides": overrides, "mnist_path": args.mnist_path,
+        run = {"data": data_name, "seed": seed, "overrides": overrides, "mnist_path": args.mnist_path,
                "output": output}
         history, snapshots, steps = None, None, args.steps or preset_steps
     if steps < model.step:
@@ -312,7 +305,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Train a GAN from a tested preset and write metrics.csv, evaluation.csv, losses.png, "
                     "training.png, training.gif, final.png and checkpoint.npz into the output folder.",
     )
-    train.add_argument("--data", choices=list(presets.PRESETS), default="ring",
+    train.add_argument("--data", choices=list(presets.PRESETS),
                        help="the real data p_data (default: ring, 8 Gaussians on a circle)")
     train.add_argument("--loss", choices=LOSSES, help="generator loss (default: non_saturating)")
     train.add_argument("--k", type=_positive_int, help="D-steps per G-step (default: 1)")
@@ -322,7 +315,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--lr-d", type=_positive_float, help="Adam learning rate of the discriminator")
     train.add_argument("--latent-dim", type=_positive_int, help="size of the noise z")
     train.add_argument("--noise", choices=NOISE, help="noise prior p_z (default: normal)")
-    train.add_argument("--seed", type=int, default=0, help="random seed: same seed, same run (default: 0)")
+    train.add_argument("--seed", type=int, help="random seed: same seed, same run (default: 0)")
     train.add_argument("--backend", choices=backend.KNOWN, default=backend.name(),
                        help="array module: numpy, or cupy on a GPU (default: numpy)")
     train.add_argument("--out", help="output folder (default: runs/<data>)")

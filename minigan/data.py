@@ -127,6 +127,16 @@ class ArrayDataset:
     def __len__(self) -> int:
         return len(self.samples)
 
+    @property
+    def mean(self) -> np.ndarray:
+        """Per-feature mean of the samples."""
+        return self.samples.mean(axis=0)
+
+    @property
+    def std(self) -> np.ndarray:
+        """Per-feature standard deviation of the samples."""
+        return self.samples.std(axis=0)
+
     def sample(self, n: int, rng=None) -> np.ndarray:
         """n rows drawn uniformly with replacement (a fresh minibatch each step)."""
         return self.samples[resolve(rng).integers(0, len(self.samples), size=n)]

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np  # host-side: the history's columns
 
-from minigan import backend, losses, nn, ops, optim
+from minigan import backend, losses, nn, ops, optim, validate
 from minigan.autograd import Tensor, no_grad
 from minigan.rng import resolve
 
@@ -39,13 +39,16 @@ NOISE = ("normal", "uniform")
 
 
 class DivergenceError(RuntimeError):
-    """Training produced a NaN or infinite loss or gradient; the update was not applied."""
+    """Training produced a NaN or infinite loss or gradient.
+
+    The update computed from it was not applied. D-steps taken earlier in the same
+    training step were, so to continue, go back to the last checkpoint (the CLI keeps it).
+    """
 
     def __init__(self, step: int, quantity: str, value: float):
         self.step, self.quantity, self.value = step, quantity, value
         super().__init__(
-            f"training diverged at step {step}: {quantity} is {value}; "
-            "the update was not applied, so the parameters keep their last finite values "
+            f"training diverged at step {step}: {quantity} is {value}; that update was not applied "
             "(try lower learning rates)"
         )
 
@@ -67,19 +70,15 @@ class GANConfig:
     dtype: str = "float32"
 
     def __post_init__(self):
-        if self.loss not in LOSSES:
-            raise ValueError(f"unknown loss {self.loss!r}; known: {', '.join(LOSSES)}")
-        if self.noise not in NOISE:
-            raise ValueError(f"unknown noise prior {self.noise!r}; known: {', '.join(NOISE)}")
+        validate.one_of("loss", self.loss, LOSSES)
+        validate.one_of("noise prior", self.noise, NOISE)
+        validate.one_of("dtype", self.dtype, ("float32", "float64"))
         for name in ("k", "batch_size", "latent_dim"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("lr_g", "lr_d"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
-        self.betas = tuple(self.betas)
+            setattr(self, name, validate.positive_int(name, getattr(self, name)))
+        for name in ("lr_g", "lr_d", "gp_weight"):
+            setattr(self, name, validate.positive_number(name, getattr(self, name)))
+        self.real_label_smoothing = validate.fraction("real_label_smoothing", self.real_label_smoothing)
+        self.betas = optim.Adam.check_betas(self.betas)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -127,14 +126,25 @@ class History:
     def __getitem__(self, name: str) -> np.ndarray:
         return np.array([r[name] for r in self.records])
 
+    def columns(self) -> dict:
+        """{name: array}, one array per quantity (NaN where a step did not record it): for saving."""
+        names = list(dict.fromkeys(k for r in self.records for k in r))
+        return {n: np.array([r.get(n, np.nan) for r in self.records], dtype=np.float64) for n in names}
+
+    @classmethod
+    def from_columns(cls, columns: dict) -> History:
+        """The History that ``columns()`` saved."""
+        length = len(next(iter(columns.values()))) if columns else 0
+        records = [{n: float(c[i]) for n, c in columns.items() if not math.isnan(c[i])} for i in range(length)]
+        for record in records:
+            record["step"] = int(record["step"])
+        return cls(records)
+
 
 def _grad_norm(params) -> float:
     """‖∇θ‖₂ over all of a network's parameters (0 for parameters without a gradient)."""
-    total = 0.0
-    for p in params:
-        if p.grad is not None:
-            total += float((p.grad.data * p.grad.data).sum())
-    return math.sqrt(total)
+    squares = [(p.grad.data * p.grad.data).sum() for p in params if p.grad is not None]
+    return math.sqrt(float(sum(squares))) if squares else 0.0  # one read-back, not one per parameter
 
 
 class GAN:
@@ -218,8 +228,8 @@ class GAN:
             "loss_d_fake": self._require_finite("loss_d_fake", loss_fake.item()),
             "loss_d": self._require_finite("loss_d", loss_d.item()),
             "grad_norm_d": self._require_finite("grad_norm_d", _grad_norm(self.D.parameters())),
-            "d_real": self._d_output_mean(out_real),  # mean D(x): probability (or critic score)
-            "d_fake": self._d_output_mean(out_fake),  # mean D(G(z))
+            "d_real": self._as_d_output(out_real).data.mean().item(),  # mean D(x) (or critic score)
+            "d_fake": self._as_d_output(out_fake).data.mean().item(),  # mean D(G(z))
         }
         if penalty is not None:
             record["gradient_penalty"] = penalty.item()
@@ -248,10 +258,14 @@ class GAN:
             return losses.wasserstein_generator_loss(out_fake)
         return losses.generator_loss(self.config.loss)(out_fake)
 
-    def _d_output_mean(self, out: Tensor) -> float:
-        if self.config.loss == "wgan-gp":
-            return out.data.mean().item()
-        return ops.sigmoid(out.detach()).data.mean().item()
+    def _as_d_output(self, out: Tensor) -> Tensor:
+        """D's raw output as what it means: the probability D(x) = σ(logit), or a critic's score."""
+        return out if self.config.loss == "wgan-gp" else ops.sigmoid(out.detach())
+
+    def discriminate(self, x) -> np.ndarray:
+        """D(x) (or the critic's score) for host samples ``x``, as a host array, without a graph."""
+        with no_grad():
+            return self._as_d_output(self.D(self.tensor(x))).numpy().ravel()
 
     def train_step(self) -> dict:
         """k D-steps, then one G-step; returns the step's record (D's numbers from its last step)."""
@@ -297,10 +311,19 @@ class GAN:
         }
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore a saved run: all of it, or (if any part does not fit) none of it."""
         saved_config = dict(state["config"], betas=tuple(state["config"]["betas"]))
         if saved_config != self.config.as_dict():
             differing = sorted(k for k in saved_config if saved_config[k] != self.config.as_dict().get(k))
             raise ValueError(f"the saved run used a different configuration (differs in: {', '.join(differing)})")
+        backup = self.state_dict()
+        try:
+            self._load_parts(state)
+        except (KeyError, ValueError, TypeError):
+            self._load_parts(backup)
+            raise
+
+    def _load_parts(self, state: dict) -> None:
         self.G.load_state_dict(state["generator"])
         self.D.load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])

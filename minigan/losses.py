@@ -19,7 +19,7 @@ The seeds write J_G with a factor ½; minigan drops it (a constant that only res
 
 from __future__ import annotations
 
-from minigan import backend, ops
+from minigan import backend, ops, validate
 from minigan.autograd import Tensor, grad
 
 __all__ = [
@@ -39,14 +39,18 @@ def _reduce(values: Tensor, reduction: str) -> Tensor:
         return values.sum()
     if reduction == "none":
         return values
-    raise ValueError(f"unknown reduction {reduction!r}; known: {', '.join(REDUCTIONS)}")
+    validate.one_of("reduction", reduction, REDUCTIONS)
 
 
 def _targets(targets, like: Tensor, label_smoothing: float = 0.0) -> Tensor:
-    """Targets as a constant tensor of ``like``'s dtype, checked to lie in [0, 1]."""
-    if not 0.0 <= label_smoothing < 1.0:
-        raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
-    t = ops.constant(targets.data if isinstance(targets, Tensor) else targets, like=like)
+    """Targets (labels: 1 = real, 0 = fake) as a constant tensor, checked to lie in [0, 1].
+
+    Labels are data, not results: they are cast to the logits' dtype on purpose, so float64
+    labels work with a float32 network.
+    """
+    validate.fraction("label_smoothing", label_smoothing)
+    raw = targets.data if isinstance(targets, Tensor) else targets
+    t = Tensor(backend.array_module(like.data).asarray(raw, dtype=like.dtype))
     if isinstance(targets, (int, float)):
         out_of_range = not 0.0 <= targets <= 1.0
     else:
@@ -66,13 +70,14 @@ def _check_tensor(value, what: str) -> None:
 def bce(probabilities: Tensor, targets, reduction: str = "mean") -> Tensor:
     """Binary cross-entropy -[t ln p + (1 - t) ln(1 - p)] on probabilities p.
 
-    p is clipped to [ε, 1 - ε] with ε the machine epsilon of its dtype, so p = 0 or 1
-    gives a large finite loss (about 16 in float64), never inf or NaN; the clip also
-    stops the gradient there. Prefer ``bce_with_logits``, which needs no clipping.
+    p is clipped to [ε, 1 - ε] with ε the machine epsilon of its dtype, so a wrong and
+    certain p (0 for a real sample) gives a large finite loss, -ln ε ≈ 36 in float64 and
+    16 in float32, never inf or NaN; the clip also stops the gradient there. Prefer
+    ``bce_with_logits``, which needs no clipping.
     """
     _check_tensor(probabilities, "probabilities")
     t = _targets(targets, probabilities)
-    eps = float(backend.module_of(probabilities.data).finfo(probabilities.dtype).eps)
+    eps = float(backend.array_module(probabilities.data).finfo(probabilities.dtype).eps)
     p = ops.clip(probabilities, eps, 1.0 - eps)
     return _reduce(-(t * ops.log(p) + (1.0 - t) * ops.log(1.0 - p)), reduction)
 
@@ -124,10 +129,7 @@ GENERATOR_LOSSES = {
 
 def generator_loss(name: str):
     """The generator loss called ``name``; an unknown name lists the known ones."""
-    try:
-        return GENERATOR_LOSSES[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown generator loss {name!r}; known: {', '.join(GENERATOR_LOSSES)}") from None
+    return validate.lookup(GENERATOR_LOSSES, name, "generator loss")
 
 
 # ----------------------------------------------------------------------------- WGAN-GP

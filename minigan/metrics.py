@@ -89,30 +89,48 @@ def mmd(x, y, bandwidth: float | None = None) -> float:
     )
 
 
+def _scott_bandwidth(samples: np.ndarray) -> float:
+    """Scott's rule: h = σ̂ · n^(-1/(d+4))."""
+    n, dim = samples.shape
+    return float(samples.std(axis=0).mean()) * n ** (-1.0 / (dim + 4))
+
+
 def kde(samples, bandwidth: float | None = None) -> GaussianMixture:
     """A Gaussian kernel density estimate of the samples' distribution, as a mixture with one
     component per sample. Default bandwidth: Scott's rule h = σ̂ · n^(-1/(d+4))."""
     samples = np.asarray(samples, dtype=np.float64)
     samples = _samples(samples, 1 if samples.ndim == 1 else samples.shape[-1])
-    n, dim = samples.shape
-    if bandwidth is None:
-        bandwidth = float(samples.std(axis=0).mean()) * n ** (-1.0 / (dim + 4))
+    bandwidth = _scott_bandwidth(samples) if bandwidth is None else bandwidth
     if not bandwidth > 0:
         raise ValueError("kde: the samples are all identical, so no bandwidth can be estimated; pass one")
     return GaussianMixture(samples, bandwidth, name="kernel density estimate")
 
 
-def js_from_samples(samples, p_data, bandwidth: float | None = None, max_samples: int = 2000, rng=None) -> float:
-    """JSD(p_data ‖ p̂_g) with p̂_g a KDE of (at most ``max_samples`` of) G's samples."""
-    estimate = kde(_subsample(samples, max_samples, rng), bandwidth)
-    return theory.js_divergence(p_data, estimate, theory.grid_for(p_data, estimate, points_per_axis=4001))
+def _estimate_on_grid(samples, p_data, bandwidth, max_samples: int, rng, points: int = 4001):
+    """p̂_g, a kernel density estimate of (at most ``max_samples`` of) G's 1-D samples, and a
+    grid to integrate it with p_data. The grid spans p_data and the samples; the bandwidth
+    is at least 4 grid spacings, so the grid resolves p̂_g even when G has collapsed to
+    almost one point (at this resolution such a spike looks 4 spacings wide)."""
+    samples = _subsample(samples, max_samples, rng)
+    h = _scott_bandwidth(samples) if bandwidth is None else bandwidth
+    low = min(float((p_data.means - 12 * p_data.stds[:, None]).min()), float(samples.min()))
+    high = max(float((p_data.means + 12 * p_data.stds[:, None]).max()), float(samples.max()))
+    pad = 0.05 * (high - low) + 6 * h
+    grid = theory.Grid([low - pad], [high + pad], points)
+    spacing = (high - low + 2 * pad) / (points - 1)
+    return kde(samples, max(h, 4 * spacing)), grid
+
+
+def js_from_samples(samples, p_data, bandwidth: float | None = None, max_samples: int = 500, rng=None) -> float:
+    """JSD(p_data ‖ p̂_g) with p̂_g a kernel density estimate of G's 1-D samples."""
+    estimate, grid = _estimate_on_grid(samples, p_data, bandwidth, max_samples, rng)
+    return theory.js_divergence(p_data, estimate, grid)
 
 
 def kl_from_samples(samples, p_data, reverse: bool = False, bandwidth: float | None = None,
-                    max_samples: int = 2000, rng=None) -> float:
-    """KL(p_data ‖ p̂_g), or with ``reverse`` KL(p̂_g ‖ p_data), p̂_g a KDE of G's samples."""
-    estimate = kde(_subsample(samples, max_samples, rng), bandwidth)
-    grid = theory.grid_for(p_data, estimate, points_per_axis=4001)
+                    max_samples: int = 500, rng=None) -> float:
+    """KL(p_data ‖ p̂_g), or with ``reverse`` KL(p̂_g ‖ p_data), p̂_g a KDE of G's 1-D samples."""
+    estimate, grid = _estimate_on_grid(samples, p_data, bandwidth, max_samples, rng)
     return theory.kl_divergence(estimate, p_data, grid) if reverse else theory.kl_divergence(p_data, estimate, grid)
 
 
@@ -120,6 +138,7 @@ def _subsample(samples, max_samples: int, rng) -> np.ndarray:
     samples = np.asarray(samples, dtype=np.float64)
     if samples.ndim == 2 and samples.shape[1] != 1:
         raise ValueError(f"divergences from samples are for 1-D data; got samples of shape {samples.shape}")
+    samples = _samples(samples, 1)
     if len(samples) <= max_samples:
         return samples
     rng = rng or np.random.default_rng(0)

@@ -17,7 +17,7 @@ from typing import Iterator
 
 import numpy as np
 
-from minigan import backend, ops
+from minigan import backend, ops, validate
 from minigan.autograd import Tensor
 from minigan.rng import resolve
 
@@ -67,7 +67,7 @@ class Module:
         missing = sorted(set(own) - set(state))
         unexpected = sorted(set(state) - set(own))
         if missing or unexpected:
-            raise KeyError(
+            raise ValueError(
                 f"{type(self).__name__}.load_state_dict: "
                 + "; ".join(
                     part
@@ -134,13 +134,6 @@ def he_normal(fan_in: int, fan_out: int, rng=None) -> np.ndarray:
 INITIALISERS = {"glorot": glorot_uniform, "he": he_normal}
 
 
-def _lookup(table: dict, name: str, what: str):
-    try:
-        return table[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown {what} {name!r}; known: {', '.join(table)}") from None
-
-
 # ----------------------------------------------------------------------------- layers
 
 
@@ -149,11 +142,10 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, *, init: str = "glorot",
                  dtype: str = "float32", rng=None, name: str | None = None):
-        for label, size in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-                raise ValueError(f"Linear: {label} must be a positive integer, got {size!r}")
-        self.in_features, self.out_features, self.name = int(in_features), int(out_features), name
-        weight = _lookup(INITIALISERS, init, "initialiser")(self.in_features, self.out_features, rng)
+        self.in_features = validate.positive_int("Linear: in_features", in_features)
+        self.out_features = validate.positive_int("Linear: out_features", out_features)
+        self.name = name
+        weight = validate.lookup(INITIALISERS, init, "initialiser")(self.in_features, self.out_features, rng)
         self.weight = Parameter(backend.asarray(weight, dtype=dtype), name="weight")
         self.bias = Parameter(backend.current().zeros(self.out_features, dtype=dtype), name="bias")
 
@@ -202,11 +194,15 @@ class Standardize(Module):
 
     A first layer for D on data far from 0 or of large scale: with zero biases every
     ReLU-family unit bends at 0, so on inputs that never come near 0 the network would be
-    linear, and a linear D can compare means but not spreads."""
+    linear, and a linear D can compare means but not spreads. μ and σ are constants, not
+    parameters, so ``state_dict`` does not hold them: they come from the data when D is built."""
 
     def __init__(self, mean, std, dtype: str = "float32"):
+        std = np.asarray(std, dtype=np.float64)
+        if not (std > 0).all():
+            raise ValueError(f"Standardize: every standard deviation must be positive, got {std}")
         self.mean = Tensor(backend.asarray(mean, dtype=dtype))
-        self.inverse_std = Tensor(backend.asarray(1.0 / np.asarray(std, dtype=np.float64), dtype=dtype))
+        self.inverse_std = Tensor(backend.asarray(1.0 / std, dtype=dtype))
 
     def forward(self, x):
         return (x - self.mean) * self.inverse_std
@@ -245,7 +241,7 @@ def mlp(sizes, *, activation: str = "leaky_relu", output_activation: str | None 
     sizes = list(sizes)
     if len(sizes) < 2:
         raise ValueError(f"mlp needs at least an input and an output size, got {sizes}")
-    hidden_activation = _lookup(ACTIVATIONS, activation, "activation")
+    hidden_activation = validate.lookup(ACTIVATIONS, activation, "activation")
     init = init or ("he" if activation in ("relu", "leaky_relu") else "glorot")
     layers: list[Module] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -253,5 +249,5 @@ def mlp(sizes, *, activation: str = "leaky_relu", output_activation: str | None 
         if i < len(sizes) - 2:
             layers.append(hidden_activation())
     if output_activation is not None:
-        layers.append(_lookup(ACTIVATIONS, output_activation, "activation")())
+        layers.append(validate.lookup(ACTIVATIONS, output_activation, "activation")())
     return Sequential(*layers)

@@ -12,7 +12,9 @@ Backwards are written with these same ops, so they can be differentiated again.
 
 from __future__ import annotations
 
-from minigan import backend
+import numbers
+
+from minigan import backend, validate
 from minigan.autograd import Function, Tensor
 
 __all__ = [
@@ -24,11 +26,23 @@ __all__ = [
 
 
 def constant(value, like: Tensor) -> Tensor:
-    """``value`` (a number or array) as a gradient-free Tensor of ``like``'s dtype and backend."""
+    """``value`` as a gradient-free Tensor on ``like``'s backend, without changing any dtype.
+
+    A plain number takes ``like``'s dtype (``x * 0.5`` stays float32); an array must
+    already have it; a fraction never meets an integer tensor (it would be truncated).
+    """
     if isinstance(value, Tensor):
         return value
-    xp = backend.array_module(like.data, value) if backend.is_array(value) else backend.module_of(like.data)
-    return Tensor(xp.asarray(value, dtype=like.dtype))
+    if backend.is_array(value):
+        xp = backend.array_module(like.data, value)
+        if value.dtype != like.dtype:
+            raise TypeError(f"an array of dtype {value.dtype} met a tensor of dtype {like.dtype}; "
+                            "minigan never changes dtype silently, so convert one first")
+        return Tensor(xp.asarray(value))
+    if like.dtype.kind in "iu" and not float(value).is_integer():
+        raise TypeError(f"the number {value!r} would be truncated in a tensor of dtype {like.dtype}; "
+                        "convert the tensor to float first")
+    return Tensor(backend.array_module(like.data).asarray(value, dtype=like.dtype))
 
 
 def _tensors(a, b) -> tuple[Tensor, Tensor]:
@@ -50,6 +64,9 @@ def _mask(condition, like: Tensor) -> Tensor:
 
 def _sum_to_array(array, shape):
     lead = array.ndim - len(shape)
+    if lead < 0 or any(n not in (1, m) for n, m in zip(shape, array.shape[lead:])):
+        raise ValueError(f"sum_to: shape {array.shape} cannot be summed down to {shape} "
+                         "(it is not a broadcast of that shape)")
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and array.shape[lead + i] != 1
     )
@@ -81,7 +98,7 @@ class BroadcastTo(Function):
         self.shape = shape
 
     def forward(self, x):
-        return backend.module_of(x).broadcast_to(x, self.shape)
+        return backend.array_module(x).broadcast_to(x, self.shape)
 
     def backward(self, gy):
         return sum_to(gy, self.inputs[0].shape)
@@ -126,14 +143,16 @@ def sub(a, b) -> Tensor:
 
 
 class Mul(Function):
-    """y = a * b;  ga = gy * b, gb = gy * a."""
+    """y = a * b;  ga = gy * b, gb = gy * a (each only if that input needs a gradient)."""
 
     def forward(self, a, b):
         return a * b
 
     def backward(self, gy):
         a, b = self.inputs
-        return sum_to(gy * b, a.shape), sum_to(gy * a, b.shape)
+        ga = sum_to(gy * b, a.shape) if a.requires_grad else None
+        gb = sum_to(gy * a, b.shape) if b.requires_grad else None
+        return ga, gb
 
 
 def mul(a, b) -> Tensor:
@@ -141,7 +160,7 @@ def mul(a, b) -> Tensor:
 
 
 class Div(Function):
-    """y = a / b;  ga = gy / b, gb = -gy * a / b²."""
+    """y = a / b;  ga = gy / b, gb = -gy * a / b² (gb only if b needs a gradient)."""
 
     def forward(self, a, b):
         return a / b
@@ -149,7 +168,8 @@ class Div(Function):
     def backward(self, gy):
         a, b = self.inputs
         ga = gy / b
-        return sum_to(ga, a.shape), sum_to(-ga * a / b, b.shape)
+        gb = sum_to(-ga * a / b, b.shape) if b.requires_grad else None
+        return sum_to(ga, a.shape), gb
 
 
 def div(a, b) -> Tensor:
@@ -186,9 +206,11 @@ class Pow(Function):
 
 
 def pow(x: Tensor, exponent) -> Tensor:
-    if isinstance(exponent, Tensor) or backend.is_array(exponent):
+    if isinstance(exponent, Tensor) or (backend.is_array(exponent) and getattr(exponent, "ndim", 0) > 0):
         raise TypeError("pow: the exponent must be a plain number (a tensor exponent is not supported)")
-    return Pow(exponent)(x)
+    if isinstance(exponent, bool) or not isinstance(exponent, numbers.Real):
+        raise TypeError(f"pow: the exponent must be a number, got {exponent!r}")
+    return Pow(float(exponent))(x)
 
 
 class MatMul(Function):
@@ -233,7 +255,7 @@ class Linear(Function):
         x, w, b = self.inputs
         gx = gy @ w.T if x.requires_grad else None
         gw = x.T @ gy if w.requires_grad else None
-        gb = sum(gy, axis=0) if b.requires_grad else None
+        gb = gy.sum(axis=0) if b.requires_grad else None
         return gx, gw, gb
 
 
@@ -284,7 +306,9 @@ def mean(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     count = 1
     for ax in axes:
         count *= x.shape[ax]
-    return sum(x, axes, keepdims) * (1.0 / count)
+    if count == 0:
+        raise ValueError(f"mean of no elements: the tensor of shape {x.shape} is empty along axis {axis}")
+    return sum(x, axes, keepdims) / count
 
 
 class Reshape(Function):
@@ -322,7 +346,11 @@ class Transpose(Function):
 
 
 def transpose(x: Tensor, axes=None) -> Tensor:
-    return Transpose(tuple(axes) if axes is not None else None)(x)
+    if axes is not None:
+        axes = tuple(ax % x.ndim if -x.ndim <= ax < x.ndim else ax for ax in axes)
+        if sorted(axes) != list(range(x.ndim)):
+            raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
+    return Transpose(axes)(x)
 
 
 class GetItem(Function):
@@ -345,7 +373,7 @@ class ScatterAdd(Function):
         self.index, self.shape = index, shape
 
     def forward(self, x):
-        xp = backend.module_of(x)
+        xp = backend.array_module(x)
         y = xp.zeros(self.shape, dtype=x.dtype)
         xp.add.at(y, self.index, x)
         return y
@@ -369,7 +397,7 @@ class Concatenate(Function):
         self.axis = axis
 
     def forward(self, *xs):
-        return backend.module_of(xs[0]).concatenate(xs, axis=self.axis)
+        return backend.array_module(xs[0]).concatenate(xs, axis=self.axis)
 
     def backward(self, gy):
         grads, start = [], 0
@@ -396,7 +424,7 @@ class Exp(Function):
     """y = eˣ;  gx = gy * y."""
 
     def forward(self, x):
-        return backend.module_of(x).exp(x)
+        return backend.array_module(x).exp(x)
 
     def backward(self, gy):
         return gy * self.output
@@ -410,7 +438,7 @@ class Log(Function):
     """y = ln x;  gx = gy / x."""
 
     def forward(self, x):
-        return backend.module_of(x).log(x)
+        return backend.array_module(x).log(x)
 
     def backward(self, gy):
         return gy / self.inputs[0]
@@ -424,7 +452,7 @@ class Sqrt(Function):
     """y = √x;  gx = gy / (2y)."""
 
     def forward(self, x):
-        return backend.module_of(x).sqrt(x)
+        return backend.array_module(x).sqrt(x)
 
     def backward(self, gy):
         return gy / (self.output * 2.0)
@@ -438,11 +466,11 @@ class Abs(Function):
     """y = |x|;  gx = gy * sign(x) (taken as 0 at x = 0)."""
 
     def forward(self, x):
-        return backend.module_of(x).abs(x)
+        return backend.array_module(x).abs(x)
 
     def backward(self, gy):
         (x,) = self.inputs
-        return gy * Tensor(backend.module_of(x.data).sign(x.data))
+        return gy * Tensor(backend.array_module(x.data).sign(x.data))
 
 
 def abs(x: Tensor) -> Tensor:  # like sum and pow, named as in NumPy; shadows the builtin here
@@ -453,7 +481,7 @@ class Tanh(Function):
     """y = tanh x;  gx = gy * (1 - y²)."""
 
     def forward(self, x):
-        return backend.module_of(x).tanh(x)
+        return backend.array_module(x).tanh(x)
 
     def backward(self, gy):
         y = self.output
@@ -471,7 +499,7 @@ class Sigmoid(Function):
     and e / (1 + e) for x < 0 (the same value, rearranged), exact even at x = ±1000."""
 
     def forward(self, x):
-        xp = backend.module_of(x)
+        xp = backend.array_module(x)
         e = xp.exp(-xp.abs(x))
         return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
@@ -488,7 +516,7 @@ class ReLU(Function):
     """y = max(x, 0);  gx = gy where x > 0, else 0."""
 
     def forward(self, x):
-        return backend.module_of(x).maximum(x, 0)
+        return backend.array_module(x).maximum(x, 0)
 
     def backward(self, gy):
         (x,) = self.inputs
@@ -507,7 +535,7 @@ class LeakyReLU(Function):
         self.slope = slope
 
     def forward(self, x):
-        return backend.module_of(x).maximum(x, x * self.slope)
+        return backend.array_module(x).maximum(x, x * self.slope)
 
     def backward(self, gy):
         (x,) = self.inputs
@@ -516,9 +544,8 @@ class LeakyReLU(Function):
 
 
 def leaky_relu(x: Tensor, slope: float = 0.2) -> Tensor:
-    if not 0 <= slope < 1:
-        raise ValueError(f"leaky_relu: slope must be in [0, 1), got {slope}")
-    return LeakyReLU(slope)(x)
+    # validate.fraction returns a Python float: a NumPy float64 slope would promote float32 data
+    return LeakyReLU(validate.fraction("leaky_relu: slope", slope))(x)
 
 
 class Softplus(Function):
@@ -526,7 +553,7 @@ class Softplus(Function):
     full precision for any x (ln(1 + eˣ) itself gives inf above x ≈ 710);  gx = gy * σ(x)."""
 
     def forward(self, x):
-        xp = backend.module_of(x)
+        xp = backend.array_module(x)
         return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
 
     def backward(self, gy):
@@ -546,7 +573,7 @@ class Maximum(Function):
     """y = max(a, b) elementwise;  the gradient goes to the larger input (to ``a`` on ties)."""
 
     def forward(self, a, b):
-        return backend.module_of(a).maximum(a, b)
+        return backend.array_module(a).maximum(a, b)
 
     def backward(self, gy):
         a, b = self.inputs
@@ -565,7 +592,7 @@ class Clip(Function):
         self.low, self.high = low, high
 
     def forward(self, x):
-        return backend.module_of(x).clip(x, self.low, self.high)
+        return backend.array_module(x).clip(x, self.low, self.high)
 
     def backward(self, gy):
         (x,) = self.inputs
@@ -573,6 +600,7 @@ class Clip(Function):
 
 
 def clip(x: Tensor, low: float, high: float) -> Tensor:
+    low, high = float(low), float(high)  # Python floats: NumPy float64 bounds would promote float32 data
     if not low <= high:
         raise ValueError(f"clip: low ({low}) must not exceed high ({high})")
     return Clip(low, high)(x)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-from minigan import backend
+from minigan import backend, validate
 from minigan.nn import Parameter
 
 __all__ = ["Optimizer", "SGD", "Adam", "GAN_BETAS"]
@@ -37,11 +37,10 @@ class Optimizer:
         for i, p in enumerate(self.params):
             if not isinstance(p, Parameter):
                 raise TypeError(f"{type(self).__name__}: item {i} is a {type(p).__name__}, not a Parameter")
-        _check_positive("lr", lr)
-        self.lr = float(lr)
-        self.steps = 0
+        self.lr = validate.positive_number("lr", lr)
+        self.steps = [0] * len(self.params)  # updates each parameter has had (t in Adam's bias correction)
         self.buffers = {
-            name: [backend.module_of(p.data).zeros_like(p.data) for p in self.params]
+            name: [backend.array_module(p.data).zeros_like(p.data) for p in self.params]
             for name in self.buffer_names
         }
 
@@ -50,9 +49,10 @@ class Optimizer:
             p.grad = None
 
     def step(self) -> None:
-        self.steps += 1
+        """Update every parameter that has a gradient."""
         for i, p in enumerate(self.params):
             if p.grad is not None:
+                self.steps[i] += 1
                 self._update(i, p.data, p.grad.data)
 
     def _update(self, i: int, theta, g) -> None:
@@ -66,13 +66,22 @@ class Optimizer:
         return {
             "type": type(self).__name__,
             "hyperparameters": self.hyperparameters(),
-            "steps": self.steps,
+            "steps": list(self.steps),
             "buffers": {name: [b.copy() for b in arrays] for name, arrays in self.buffers.items()},
         }
 
     def load_state_dict(self, state: dict) -> None:
-        if state.get("type") != type(self).__name__:
-            raise ValueError(f"optimiser state is for {state.get('type')!r}, not {type(self).__name__!r}")
+        """Continue from a saved state: buffers, step counts, and the saved hyperparameters,
+        which replace the current ones (a resumed run keeps the settings it ran with)."""
+        name_of_self = type(self).__name__
+        if state.get("type") != name_of_self:
+            raise ValueError(f"optimiser state is for {state.get('type')!r}, not {name_of_self!r}")
+        unknown = sorted(set(state["hyperparameters"]) - set(self.hyperparameters()))
+        if unknown:
+            raise ValueError(f"{name_of_self} state has unknown hyperparameters {unknown}")
+        if len(state["steps"]) != len(self.params):
+            raise ValueError(f"{name_of_self} state counts steps for {len(state['steps'])} parameters, "
+                             f"not {len(self.params)}")
         buffers = state["buffers"]
         for name in self.buffer_names:
             saved = buffers.get(name)
@@ -82,23 +91,17 @@ class Optimizer:
                     f"got {0 if saved is None else len(saved)}"
                 )
             for i, (array, p) in enumerate(zip(saved, self.params)):
-                if tuple(array.shape) != p.shape:
+                if tuple(array.shape) != p.shape or array.dtype != p.dtype:
                     raise ValueError(
-                        f"{type(self).__name__} state: {name}[{i}] has shape {tuple(array.shape)}, expected {p.shape}"
+                        f"{name_of_self} state: {name}[{i}] is {array.dtype} of shape {tuple(array.shape)}, "
+                        f"expected {p.dtype} of shape {p.shape}"
                     )
         for key, value in state["hyperparameters"].items():
             setattr(self, key, tuple(value) if isinstance(value, (list, tuple)) else value)
-        self.steps = int(state["steps"])
+        self.steps = [int(t) for t in state["steps"]]
         for name in self.buffer_names:
             for own, array in zip(self.buffers[name], buffers[name]):
                 own[...] = backend.asarray(array)
-
-
-def _check_positive(name: str, value: float, upper: float | None = None) -> None:
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    if upper is not None and value >= upper:
-        raise ValueError(f"{name} must be below {upper}, got {value!r}")
 
 
 class SGD(Optimizer):
@@ -107,9 +110,7 @@ class SGD(Optimizer):
     buffer_names = ("velocity",)
 
     def __init__(self, params, lr: float = 0.01, momentum: float = 0.0):
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
-        self.momentum = float(momentum)
+        self.momentum = validate.fraction("momentum", momentum)
         super().__init__(params, lr)
 
     def hyperparameters(self) -> dict:
@@ -129,13 +130,16 @@ class Adam(Optimizer):
     buffer_names = ("m", "v")
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8):
-        beta1, beta2 = betas
-        for name, beta in (("beta1", beta1), ("beta2", beta2)):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {beta!r}")
-        _check_positive("eps", eps)
-        self.betas, self.eps = (float(beta1), float(beta2)), float(eps)
+        self.betas = self.check_betas(betas)
+        self.eps = validate.positive_number("eps", eps)
         super().__init__(params, lr)
+
+    @staticmethod
+    def check_betas(betas) -> tuple[float, float]:
+        """(β₁, β₂), each in [0, 1), or a ValueError."""
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        return validate.fraction("beta1", betas[0]), validate.fraction("beta2", betas[1])
 
     def hyperparameters(self) -> dict:
         return {"lr": self.lr, "betas": list(self.betas), "eps": self.eps}
@@ -148,10 +152,11 @@ class Adam(Optimizer):
         v *= beta2
         v += (1.0 - beta2) * (g * g)  # v: running mean of g²
         # θ -= η m̂ / (√v̂ + ε), with m̂ = m / (1 - β₁ᵗ) and √v̂ = √v / √(1 - β₂ᵗ),
-        # built up in one array (in place: no full-size temporaries for large layers)
-        step = backend.module_of(theta).sqrt(v)
-        step *= 1.0 / math.sqrt(1.0 - beta2**self.steps)  # √v̂
+        # built up in place in one array (fewer full-size temporaries for large layers)
+        t = self.steps[i]
+        step = backend.array_module(theta).sqrt(v)
+        step *= 1.0 / math.sqrt(1.0 - beta2**t)  # √v̂
         step += self.eps  # √v̂ + ε
-        backend.module_of(theta).divide(m, step, out=step)  # m / (√v̂ + ε)
-        step *= self.lr / (1.0 - beta1**self.steps)  # η m̂ / (√v̂ + ε)
+        backend.array_module(theta).divide(m, step, out=step)  # m / (√v̂ + ε)
+        step *= self.lr / (1.0 - beta1**t)  # η m̂ / (√v̂ + ε)
         theta -= step

@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402  (host side: everything drawn is a NumPy array)
 from PIL import Image  # noqa: E402
 
-from minigan import metrics, nn, ops, theory  # noqa: E402
+from minigan import metrics, nn, theory  # noqa: E402
 from minigan.autograd import Tensor, grad, no_grad  # noqa: E402
 
 __all__ = ["snapshot", "frame", "frame_figure", "training_figure", "history_figure", "sample_grid", "save_gif", "save"]
@@ -51,15 +51,6 @@ def _view(data) -> tuple[np.ndarray, np.ndarray]:
     return low - pad, high + pad
 
 
-def _d_output(gan, points: np.ndarray) -> np.ndarray:
-    """D(x) as a probability (or the critic's score, for WGAN-GP) at host ``points``."""
-    with no_grad():
-        out = gan.D(gan.tensor(points))
-        if gan.config.loss != "wgan-gp":
-            out = ops.sigmoid(out)
-    return out.numpy().ravel()
-
-
 def snapshot(gan, z: Tensor, grid_points: int = 60, arrows: int = 64) -> dict:
     """What to draw of ``gan`` now, computed on the fixed noise ``z`` (host arrays only)."""
     kind = _kind(gan.data)
@@ -71,13 +62,13 @@ def snapshot(gan, z: Tensor, grid_points: int = 60, arrows: int = 64) -> dict:
         spread = np.quantile(fake, [0.005, 0.995])
         low, high = min(low[0], spread[0] - 0.5), max(high[0], spread[1] + 0.5)
         x = np.linspace(low, high, 400)[:, None]
-        shot.update(x=x, d=_d_output(gan, x))
+        shot.update(x=x, d=gan.discriminate(x))
     elif kind == "2d":
         low, high = _view(gan.data)
         axes = [np.linspace(low[i], high[i], grid_points) for i in range(2)]
         mesh = np.stack(np.meshgrid(*axes), axis=-1).reshape(-1, 2)
         shot.update(grid_x=axes[0], grid_y=axes[1],
-                    d=_d_output(gan, mesh).reshape(grid_points, grid_points))
+                    d=gan.discriminate(mesh).reshape(grid_points, grid_points), critic=gan.config.loss == "wgan-gp")
         at = gan.tensor(fake[:arrows], requires_grad=True)
         with nn.frozen(gan.D):  # the gradient G's samples receive, D itself held fixed
             (push,) = grad(gan.generator_loss(gan.D(at)) * len(fake[:arrows]), [at])
@@ -103,7 +94,7 @@ def frame(ax, shot: dict, data, real: np.ndarray | None = None, title: str | Non
 
 
 def _frame_2d(ax, shot, data, real):
-    critic = "d" in shot and (shot["d"].min() < 0 or shot["d"].max() > 1)
+    critic = shot["critic"]
     extent = (shot["grid_x"][0], shot["grid_x"][-1], shot["grid_y"][0], shot["grid_y"][-1])
     image = ax.imshow(shot["d"], origin="lower", extent=extent, cmap="RdBu" if not critic else "PuOr",
                       vmin=None if critic else 0, vmax=None if critic else 1, alpha=0.55, aspect="auto")

@@ -14,7 +14,9 @@ so C(G) ≥ -ln 4 with equality exactly when p_g = p_data (then D* = ½ everywhe
 
 The integrals are computed on a grid (trapezoid rule) from log-densities, so the
 tails, where p underflows to 0 but ln p is still a finite number, cause no trouble.
-Everything here is host-side NumPy; a distribution only needs ``log_pdf`` and ``dim``.
+Everything here is host-side NumPy. A distribution needs ``log_pdf`` and ``dim`` (and
+``pdf``); ``grid_for`` also reads its components' ``means`` and ``stds`` to place the grid
+(a ``minigan.data.GaussianMixture`` has all of them).
 """
 
 from __future__ import annotations

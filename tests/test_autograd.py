@@ -201,3 +201,48 @@ def test_tensor_of_a_tensor_is_refused_with_advice():
 def test_pow_with_a_tensor_exponent_is_refused():
     with pytest.raises(TypeError, match="exponent must be a plain number"):
         leaf([1.0]) ** leaf([2.0])
+
+
+def test_transpose_with_axes_counted_from_the_end_gives_the_gradient_its_input_shape():
+    x = leaf(np.arange(24.0).reshape(2, 3, 4))
+    y = x.transpose(1, -1, 0)
+    assert y.shape == (3, 4, 2)
+    (y * leaf(np.ones((3, 4, 2)))).sum().backward()
+    assert x.grad.shape == (2, 3, 4)
+    with pytest.raises(ValueError, match=r"not a permutation"):
+        x.transpose(0, 0, 1)
+
+
+def test_mean_is_exact_and_refuses_empty_tensors():
+    assert Tensor(np.ones(49)).mean().item() == 1.0  # sum / n, not sum * fl(1/n)
+    with pytest.raises(ValueError, match=r"mean of no elements.*shape \(0, 3\)"):
+        Tensor(np.zeros((0, 3))).mean()
+
+
+def test_numbers_never_change_or_truncate_a_dtype():
+    counts = Tensor(np.arange(3))
+    assert (counts * 2).dtype == np.int64
+    with pytest.raises(TypeError, match="would be truncated"):
+        counts * 0.5
+    with pytest.raises(TypeError, match="array of dtype float64 met a tensor of dtype float32"):
+        Tensor(np.ones(2, dtype=np.float32)) * np.array([1e-50, 3.3])
+
+
+def test_numpy_scalars_as_slopes_bounds_and_exponents_keep_float32():
+    x = Tensor(np.array([-1.0, 0.5, 2.0], dtype=np.float32), requires_grad=True)
+    for y in (ops.leaky_relu(x, np.float64(0.2)), ops.clip(x, np.float64(0), np.float64(1)), x ** np.int64(2)):
+        assert y.dtype == np.float32
+        y.sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_a_seed_gradient_takes_the_output_dtype_or_is_refused():
+    y = Tensor(np.ones(2, dtype=np.float32), requires_grad=True) * 2.0
+    y.backward([1.0, 1.0], retain_graph=True)  # a list: made float32
+    with pytest.raises(TypeError, match="dtype float64 met a tensor of dtype float32"):
+        y.backward(np.ones(2))
+
+
+def test_sum_to_refuses_a_shape_that_is_not_a_broadcast():
+    with pytest.raises(ValueError, match=r"\(4, 3\) cannot be summed down to \(2, 6\)"):
+        ops.sum_to(leaf(np.ones((4, 3))), (2, 6))

@@ -31,14 +31,15 @@ def test_round_trip_keeps_arrays_dtypes_and_everything_else(tmp_path):
     assert rng.random() == np.random.default_rng(5).random()  # the generator continues identically
 
 
-def test_a_gan_resumed_from_a_checkpoint_continues_bit_identically(tmp_path):
-    straight, _ = presets.build("ring", seed=3, batch_size=64)
+@pytest.mark.parametrize("settings", [{}, {"loss": "wgan-gp", "k": 2}, {"loss": "minimax", "k": 3}])
+def test_a_gan_resumed_from_a_checkpoint_continues_bit_identically(tmp_path, settings):
+    straight, _ = presets.build("ring", seed=3, batch_size=64, **settings)
     straight.train(20)
 
-    first, _ = presets.build("ring", seed=3, batch_size=64)
+    first, _ = presets.build("ring", seed=3, batch_size=64, **settings)
     first.train(10)
     checkpoint.save(tmp_path / "half.npz", first.state_dict())
-    resumed, _ = presets.build("ring", seed=99, batch_size=64)  # other weights, other RNG state
+    resumed, _ = presets.build("ring", seed=99, batch_size=64, **settings)  # other weights, other RNG state
     resumed.load_state_dict(checkpoint.load(tmp_path / "half.npz"))
     resumed.train(10)
 
@@ -94,6 +95,15 @@ def test_foreign_files_are_refused(tmp_path):
         checkpoint.load(tmp_path / "notes.txt")
     with pytest.raises(checkpoint.CheckpointError, match="no checkpoint file"):
         checkpoint.load(tmp_path / "missing.npz")
+
+
+def test_a_record_of_the_wrong_kind_is_refused(tmp_path):
+    np.savez(tmp_path / "odd.npz", __minigan__=np.array("[1, 2]"))
+    with pytest.raises(checkpoint.CheckpointError, match="not a minigan checkpoint.*'list'"):
+        checkpoint.load(tmp_path / "odd.npz")
+    np.savez(tmp_path / "empty.npz", __minigan__=np.array('{"format": "minigan-checkpoint", "version": 1}'))
+    with pytest.raises(checkpoint.CheckpointError, match="holds no state"):
+        checkpoint.load(tmp_path / "empty.npz")
 
 
 def test_a_checkpoint_from_another_format_version_is_refused(tmp_path, monkeypatch):

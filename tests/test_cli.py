@@ -72,7 +72,7 @@ def test_ctrl_c_saves_a_checkpoint_that_resumes(tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered")  # NumPy's note on the injected NaN
-def test_a_diverging_run_stops_and_keeps_the_last_good_checkpoint(tmp_path, capsys):
+def test_a_diverging_d_step_stops_and_keeps_the_last_good_checkpoint(tmp_path, capsys):
     model, _ = presets.build("ring", seed=0, batch_size=32)
     healthy_g_step = model.g_step
 
@@ -89,6 +89,39 @@ def test_a_diverging_run_stops_and_keeps_the_last_good_checkpoint(tmp_path, caps
     assert "training diverged at step" in err and "last good checkpoint is kept" in err
     state, params = _parameters(tmp_path)
     assert state["step"] == 5 and all(np.isfinite(p).all() for p in params)
+
+
+def test_a_g_step_diverging_after_its_d_steps_keeps_the_last_good_checkpoint(tmp_path, capsys):
+    """With k = 2, D has already been updated twice when G's loss turns NaN: the run must stop
+    and the checkpoint must stay the one from before that training step."""
+    model, _ = presets.build("ring", seed=0, batch_size=32, k=2)
+    healthy_loss = model.generator_loss
+
+    def loss_that_turns_nan_at_step_7(out_fake):
+        loss = healthy_loss(out_fake)
+        return loss * float("nan") if model.step == 6 else loss
+
+    model.generator_loss = loss_that_turns_nan_at_step_7
+    run = {"data": "ring", "seed": 0, "overrides": {"batch_size": 32, "k": 2}, "mnist_path": None, "output": {}}
+    status = cli.run_training(model, run, tmp_path, steps=20, checkpoint_every=5, frames=4, progress=False)
+    assert status == 1 and "loss_g is nan" in capsys.readouterr().err
+    state = checkpoint.load(tmp_path / "checkpoint.npz")
+    assert state["step"] == 5 and state["opt_d"]["steps"] == [10] * len(model.D.parameters())
+
+
+def test_resume_refuses_settings_it_would_ignore(tmp_path):
+    assert cli.main(["train", "--steps", "5", "--out", str(tmp_path), *QUICK]) == 0
+    result = _run_cli("train", "--resume", str(tmp_path), "--loss", "minimax", "--batch-size", "8")
+    assert result.returncode == 2
+    assert "drop --loss, --batch-size" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_checkpoint_not_written_by_the_cli_is_refused_for_resume(tmp_path):
+    model, _ = presets.build("ring", seed=0)
+    checkpoint.save(tmp_path / "checkpoint.npz", model.state_dict())
+    result = _run_cli("train", "--resume", str(tmp_path))
+    assert result.returncode == 2 and "not written by `minigan train`" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def _run_cli(*args, cwd=None):

@@ -164,3 +164,21 @@ def test_metrics_refuse_wrong_shapes_and_nan():
         metrics.mode_coverage(np.full((4, 2), np.nan), data.ring())
     with pytest.raises(ValueError, match="for 1-D data"):
         metrics.js_from_samples(np.zeros((10, 2)), data.ring())
+
+
+def test_divergences_stay_meaningful_when_g_has_collapsed_to_almost_one_point():
+    p = data.gaussian_1d(4, 0.5)
+    spike = 4 + 1e-4 * np.random.default_rng(0).standard_normal(2000)
+    jsd = metrics.js_from_samples(spike, p)
+    assert 0.4 < jsd <= np.log(2)  # far from p_data, and never above the JSD's maximum
+    assert metrics.kl_from_samples(spike, p) > 10  # p_data's mass where p_g has none
+
+
+def test_standardize_needs_a_positive_spread_and_works_for_array_data():
+    from minigan import gan, nn
+
+    with pytest.raises(ValueError, match="every standard deviation must be positive"):
+        nn.Standardize([0.0, 1.0], [1.0, 0.0])
+    table = data.ArrayDataset(np.random.default_rng(0).standard_normal((50, 3)) * 5 + 2)
+    G, D = gan.make_networks(table, latent_dim=2, hidden=8, standardize=True)
+    assert isinstance(D.layers[0], nn.Standardize)

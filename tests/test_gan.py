@@ -159,13 +159,39 @@ def test_unknown_loss_lists_the_known_ones():
         gan.GANConfig(loss="hinge")
 
 
-def test_bad_numbers_in_the_config_are_named():
-    with pytest.raises(ValueError, match="k must be a positive integer, got 0"):
-        gan.GANConfig(k=0)
-    with pytest.raises(ValueError, match="lr_d must be a positive number, got -0.1"):
-        gan.GANConfig(lr_d=-0.1)
-    with pytest.raises(ValueError, match="unknown noise prior 'cauchy'"):
-        gan.GANConfig(noise="cauchy")
+@pytest.mark.parametrize("field, value, message", [
+    ("k", 0, "k must be a positive integer, got 0"),
+    ("lr_d", -0.1, "lr_d must be a positive number, got -0.1"),
+    ("noise", "cauchy", "unknown noise prior 'cauchy'; known: normal, uniform"),
+    ("real_label_smoothing", 2.0, r"real_label_smoothing must be in \[0, 1\), got 2.0"),
+    ("gp_weight", -5, "gp_weight must be a positive number, got -5"),
+    ("dtype", "int32", "unknown dtype 'int32'; known: float32, float64"),
+    ("betas", (0.5,), r"betas must be a pair \(beta1, beta2\)"),
+])
+def test_bad_settings_in_the_config_are_named(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        gan.GANConfig(**{field: value})
+
+
+def test_numpy_integers_are_fine_in_the_config():
+    assert gan.GANConfig(k=np.int64(2)).k == 2
+
+
+def test_loading_a_run_with_another_configuration_is_refused():
+    model = _small_gan(seed=0)
+    state = model.state_dict()
+    state["config"]["k"] = 3
+    with pytest.raises(ValueError, match=r"different configuration \(differs in: k\)"):
+        _small_gan(seed=1).load_state_dict(state)
+
+
+def test_a_state_that_does_not_fit_loads_nothing():
+    model, other = _small_gan(seed=0), _small_gan(seed=1, hidden=6)  # D of another width
+    before = [p.data.copy() for p in model.G.parameters()]
+    with pytest.raises(ValueError):
+        model.load_state_dict(other.state_dict())  # G would fit, D does not
+    for p, b in zip(model.G.parameters(), before):
+        np.testing.assert_array_equal(p.data, b)
 
 
 def test_data_of_the_wrong_dimension_names_both_sizes():
@@ -181,7 +207,7 @@ def test_data_of_the_wrong_dimension_names_both_sizes():
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered")  # NumPy's own note on the NaN
-def test_a_diverging_run_stops_naming_the_step_and_keeps_finite_parameters():
+def test_a_diverging_run_stops_naming_the_step_and_does_not_apply_the_poisoned_update():
     model = _small_gan(seed=0, dtype="float32")
     model.train(3)
     model.G.parameters()[0].data[0, 0] = np.nan  # a NaN appears in G during step 4

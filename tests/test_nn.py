@@ -97,7 +97,7 @@ def test_load_state_dict_names_missing_extra_and_misshaped_entries():
     bad = dict(state)
     del bad["layers.0.bias"]
     bad["layers.9.weight"] = np.zeros(1, dtype=np.float32)
-    with pytest.raises(KeyError, match=r"missing entries \['layers.0.bias'\]; unexpected entries \['layers.9.weight'\]"):
+    with pytest.raises(ValueError, match=r"missing entries \['layers.0.bias'\]; unexpected entries \['layers.9.weight'\]"):
         model.load_state_dict(bad)
     bad = dict(state, **{"layers.2.weight": np.zeros((4, 1), dtype=np.float32)})
     with pytest.raises(ValueError, match=r"'layers.2.weight' has shape \(4, 1\), expected \(3, 1\)"):

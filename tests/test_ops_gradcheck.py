@@ -51,10 +51,18 @@ def _linear(data):
     return ops.linear, [data.draw(arrays((n, k))), data.draw(arrays((k, m))), data.draw(arrays((m,)))]
 
 
+def _axes(data, ndim):
+    """None, one axis, or a tuple of distinct axes, each possibly counted from the end."""
+    one = st.integers(-ndim, ndim - 1)
+    several = st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True).flatmap(
+        lambda axes: st.tuples(*[st.sampled_from([a, a - ndim]) for a in axes]))
+    return data.draw(st.none() | one | several)
+
+
 def _reduction(reduce):
     def draw(data):
         shape = data.draw(shapes(min_dims=1))
-        axis = data.draw(st.none() | st.integers(-len(shape), len(shape) - 1))
+        axis = _axes(data, len(shape))
         keepdims = data.draw(st.booleans())
         return (lambda x: reduce(x, axis, keepdims)), [data.draw(arrays(shape))]
 
@@ -69,7 +77,9 @@ def _reshape(data):
 
 def _transpose(data):
     shape = data.draw(shapes(min_dims=1))
-    axes = data.draw(st.none() | st.permutations(range(len(shape))).map(tuple))
+    n = len(shape)
+    axes = data.draw(st.none() | st.permutations(range(n)).flatmap(  # some axes counted from the end
+        lambda perm: st.tuples(*[st.sampled_from([a, a - n]) for a in perm])))
     return (lambda x: ops.transpose(x, axes)), [data.draw(arrays(shape))]
 
 
