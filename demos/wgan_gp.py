@@ -26,7 +26,7 @@ SETTINGS = {
     "standard GAN": {},  # the ring preset: non-saturating loss, batch 512, lr 5e-4, k = 1
     # λ = 0.1 as in the WGAN-GP authors' own toy-data code; in our short tries the paper's λ = 10
     # (made for images) trained erratically here: mostly under 5% high-quality samples, once 30%
-    "WGAN-GP": dict(loss="wgan-gp", k=5, lr_g=3e-4, lr_d=3e-4, betas=(0.5, 0.9), gp_weight=0.1, batch_size=128),
+    "WGAN-GP": dict(loss="wgan_gp", k=5, lr_g=3e-4, lr_d=3e-4, betas=(0.5, 0.9), gp_weight=0.1, batch_size=128),
 }
 
 runs = {}
@@ -83,7 +83,7 @@ for row, (name, run) in zip(axes, runs.items()):
     row[-1].plot(final["grid_x"], final["d"][on_axis], color="tab:blue")
     for centre in (-2, 2):
         row[-1].axvline(centre, color="black", ls=":", lw=1)
-    what = "critic f(x)" if run["gan"].config.loss == "wgan-gp" else "D(x)"
+    what = "critic f(x)" if run["gan"].config.loss == "wgan_gp" else "D(x)"
     row[-1].set(xlabel=f"x (y = {final['grid_y'][on_axis]:.2f}); dotted: the modes at x = ±2", ylabel=what,
                 title=f"{name}: {what} along the x-axis, step {checked[-1]}")
 surfaces = plot.save(fig, args.out / "wgan_gp_surfaces.png")

@@ -17,7 +17,7 @@ Put note 003's nine training steps (or note 004's pseudo-code) beside ``d_step``
                through G(z), into θ_G, while D's parameters get no gradient and do not move
 
 The generator loss is one of minigan.losses.GENERATOR_LOSSES ('minimax',
-'non_saturating', 'max_likelihood'), or 'wgan-gp', where D is a critic with a
+'non_saturating', 'max_likelihood'), or 'wgan_gp', where D is a critic with a
 Wasserstein loss and a gradient penalty (Gulrajani et al. 2017).
 """
 
@@ -34,7 +34,7 @@ from minigan.rng import resolve
 
 __all__ = ["GANConfig", "GAN", "History", "DivergenceError", "LOSSES", "NOISE", "make_networks"]
 
-LOSSES = (*losses.GENERATOR_LOSSES, "wgan-gp")
+LOSSES = (*losses.GENERATOR_LOSSES, "wgan_gp")
 NOISE = ("normal", "uniform")
 
 
@@ -57,7 +57,7 @@ class DivergenceError(RuntimeError):
 class GANConfig:
     """Everything that defines a training run besides the networks and the data."""
 
-    loss: str = "non_saturating"  # a generator loss, or 'wgan-gp'
+    loss: str = "non_saturating"  # a generator loss, or 'wgan_gp'
     k: int = 1  # D-steps per G-step
     batch_size: int = 256  # m: samples of z and of x per step
     latent_dim: int = 2  # size of z
@@ -66,7 +66,7 @@ class GANConfig:
     lr_d: float = 1e-3
     betas: tuple = optim.GAN_BETAS  # Adam's (β₁, β₂) for both players
     real_label_smoothing: float = 0.0  # one-sided: real targets 1 -> 1 - s/2
-    gp_weight: float = 10.0  # λ of the gradient penalty ('wgan-gp' only)
+    gp_weight: float = 10.0  # λ of the gradient penalty ('wgan_gp' only)
     dtype: str = "float32"
 
     def __post_init__(self):
@@ -213,7 +213,7 @@ class GAN:
             fake = self.G(z)  # so no gradient of this step can reach G's parameters
         out_real = self.D(real)  # 4. D on real and on fake ...
         out_fake = self.D(fake)
-        if cfg.loss == "wgan-gp":  # ... a critic: Wasserstein terms plus the gradient penalty
+        if cfg.loss == "wgan_gp":  # ... a critic: Wasserstein terms plus the gradient penalty
             loss_real, loss_fake = losses.critic_losses(out_real, out_fake)
             penalty = losses.gradient_penalty(self.D, real, fake, self.rng, cfg.gp_weight)
             loss_d = loss_real + loss_fake + penalty
@@ -253,14 +253,14 @@ class GAN:
         return record
 
     def generator_loss(self, out_fake: Tensor) -> Tensor:
-        """L_G on D's outputs for fake samples (logits, or critic scores for 'wgan-gp')."""
-        if self.config.loss == "wgan-gp":
+        """L_G on D's outputs for fake samples (logits, or critic scores for 'wgan_gp')."""
+        if self.config.loss == "wgan_gp":
             return losses.wasserstein_generator_loss(out_fake)
         return losses.generator_loss(self.config.loss)(out_fake)
 
     def _as_d_output(self, out: Tensor) -> Tensor:
         """D's raw output as what it means: the probability D(x) = σ(logit), or a critic's score."""
-        return out if self.config.loss == "wgan-gp" else ops.sigmoid(out.detach())
+        return out if self.config.loss == "wgan_gp" else ops.sigmoid(out.detach())
 
     def discriminate(self, x) -> np.ndarray:
         """D(x) (or the critic's score) for host samples ``x``, as a host array, without a graph."""

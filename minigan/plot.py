@@ -68,7 +68,7 @@ def snapshot(gan, z: Tensor, grid_points: int = 60, arrows: int = 64) -> dict:
         axes = [np.linspace(low[i], high[i], grid_points) for i in range(2)]
         mesh = np.stack(np.meshgrid(*axes), axis=-1).reshape(-1, 2)
         shot.update(grid_x=axes[0], grid_y=axes[1],
-                    d=gan.discriminate(mesh).reshape(grid_points, grid_points), critic=gan.config.loss == "wgan-gp")
+                    d=gan.discriminate(mesh).reshape(grid_points, grid_points), critic=gan.config.loss == "wgan_gp")
         at = gan.tensor(fake[:arrows], requires_grad=True)
         with nn.frozen(gan.D):  # the gradient G's samples receive, D itself held fixed
             (push,) = grad(gan.generator_loss(gan.D(at)) * len(fake[:arrows]), [at])

@@ -31,7 +31,7 @@ def test_round_trip_keeps_arrays_dtypes_and_everything_else(tmp_path):
     assert rng.random() == np.random.default_rng(5).random()  # the generator continues identically
 
 
-@pytest.mark.parametrize("settings", [{}, {"loss": "wgan-gp", "k": 2}, {"loss": "minimax", "k": 3}])
+@pytest.mark.parametrize("settings", [{}, {"loss": "wgan_gp", "k": 2}, {"loss": "minimax", "k": 3}])
 def test_a_gan_resumed_from_a_checkpoint_continues_bit_identically(tmp_path, settings):
     straight, _ = presets.build("ring", seed=3, batch_size=64, **settings)
     straight.train(20)

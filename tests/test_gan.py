@@ -155,7 +155,7 @@ def test_the_default_ring_configuration_covers_the_modes():
 
 
 def test_unknown_loss_lists_the_known_ones():
-    with pytest.raises(ValueError, match="unknown loss 'hinge'; known: minimax, non_saturating, max_likelihood, wgan-gp"):
+    with pytest.raises(ValueError, match="unknown loss 'hinge'; known: minimax, non_saturating, max_likelihood, wgan_gp"):
         gan.GANConfig(loss="hinge")
 
 

@@ -28,7 +28,7 @@ def _trained_snapshots(name, tmp_steps=30, shots=3, **overrides):
     return model, snapshots, history
 
 
-@pytest.mark.parametrize("loss", ["non_saturating", "wgan-gp"])
+@pytest.mark.parametrize("loss", ["non_saturating", "wgan_gp"])
 def test_2d_frames_show_real_fake_d_surface_and_arrows(tmp_path, loss):
     model, snapshots, history = _trained_snapshots("ring", loss=loss, batch_size=64)
     shot = snapshots[-1]
