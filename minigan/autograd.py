@@ -232,10 +232,13 @@ class Function:
     ``forward`` receives the inputs' arrays and returns the output array.
     ``backward`` receives gy = dL/dy as a Tensor and returns dL/dx for each input
     (a Tensor, or None where no gradient is needed), using ``self.inputs`` and
-    ``self.output`` (the tensors of the forward pass) as it needs.
+    ``self.output`` (the tensors of the forward pass) as it needs. ``self.needs_grad[i]``
+    says whether input i's gradient is wanted by this backward pass: an expensive
+    backward (a matrix product) skips the ones that are not.
     """
 
     inputs: tuple[Tensor, ...] | None = None  # set while the graph is alive
+    needs_grad: list[bool]  # one flag per input, set by the backward pass just before backward()
 
     def __call__(self, *inputs: Tensor) -> Tensor:
         if len(inputs) > 1:
@@ -331,6 +334,16 @@ def _topological_order(root: Function) -> list[Function]:
     return order
 
 
+def _functions_reaching(targets: set, functions: list[Function]) -> set[Function]:
+    """The Functions with a target upstream of them: the only ones ``grad(output, targets)``
+    must backpropagate through (a gradient penalty wants dD/dx, not D's weight gradients)."""
+    reaching = set()
+    for function in reversed(functions):  # producers before the Functions that use their outputs
+        if any(x in targets or x.creator in reaching for x in function.inputs):
+            reaching.add(function)
+    return reaching
+
+
 def _add_into(grads: dict, key, g: Tensor) -> None:
     grads[key] = g if key not in grads else grads[key] + g
 
@@ -345,6 +358,8 @@ def _backpropagate(output: Tensor, seed: Tensor, *, create_graph: bool, retain_g
     output_grads = {output.creator: seed}  # dL/d(output of f), keyed by the Function f
     leaf_grads = {} if output.creator is not None else {output: seed}
     wanted = {t.creator: t for t in targets or () if t.creator is not None}
+    target_set = set(targets or ())
+    on_path = None if targets is None else _functions_reaching(target_set, functions)
     found = {}
     with _grad_mode(create_graph):
         for function in functions:
@@ -353,11 +368,19 @@ def _backpropagate(output: Tensor, seed: Tensor, *, create_graph: bool, retain_g
                 continue
             if function in wanted:
                 found[wanted[function]] = gy
+            if on_path is None:
+                function.needs_grad = [x._requires_grad for x in function.inputs]
+            elif function in on_path:
+                function.needs_grad = [
+                    x._requires_grad and (x in target_set or x.creator in on_path) for x in function.inputs
+                ]
+            else:
+                continue  # nothing upstream of this Function is a target
             gxs = function.backward(gy)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
-            for x, gx in zip(function.inputs, gxs):
-                if gx is None or not x.requires_grad:
+            for x, gx, needed in zip(function.inputs, gxs, function.needs_grad, strict=True):
+                if gx is None or not needed:
                     continue
                 if x.creator is None:
                     _add_into(leaf_grads, x, gx)
@@ -388,7 +411,7 @@ def grad(output: Tensor, inputs, grad_output=None, *, create_graph: bool = False
     grads = _backpropagate(output, seed, create_graph=create_graph, retain_graph=retain_graph, targets=inputs)
     return [
         g if g is not None else Tensor(backend.array_module(x.data).zeros_like(x.data))
-        for g, x in zip(grads, inputs)
+        for g, x in zip(grads, inputs, strict=True)
     ]
 
 

@@ -150,8 +150,8 @@ class Mul(Function):
 
     def backward(self, gy):
         a, b = self.inputs
-        ga = sum_to(gy * b, a.shape) if a.requires_grad else None
-        gb = sum_to(gy * a, b.shape) if b.requires_grad else None
+        ga = sum_to(gy * b, a.shape) if self.needs_grad[0] else None
+        gb = sum_to(gy * a, b.shape) if self.needs_grad[1] else None
         return ga, gb
 
 
@@ -168,7 +168,7 @@ class Div(Function):
     def backward(self, gy):
         a, b = self.inputs
         ga = gy / b
-        gb = sum_to(-ga * a / b, b.shape) if b.requires_grad else None
+        gb = sum_to(-ga * a / b, b.shape) if self.needs_grad[1] else None
         return sum_to(ga, a.shape), gb
 
 
@@ -222,7 +222,7 @@ class MatMul(Function):
 
     def backward(self, gy):
         a, b = self.inputs
-        return (gy @ b.T if a.requires_grad else None), (a.T @ gy if b.requires_grad else None)
+        return (gy @ b.T if self.needs_grad[0] else None), (a.T @ gy if self.needs_grad[1] else None)
 
 
 def _check_aligned(what: str, a: Tensor, b: Tensor) -> None:
@@ -253,9 +253,9 @@ class Linear(Function):
 
     def backward(self, gy):
         x, w, b = self.inputs
-        gx = gy @ w.T if x.requires_grad else None
-        gw = x.T @ gy if w.requires_grad else None
-        gb = gy.sum(axis=0) if b.requires_grad else None
+        gx = gy @ w.T if self.needs_grad[0] else None
+        gw = x.T @ gy if self.needs_grad[1] else None
+        gb = gy.sum(axis=0) if self.needs_grad[2] else None
         return gx, gw, gb
 
 

@@ -144,6 +144,38 @@ def test_grad_of_an_intermediate_tensor(xp):
     np.testing.assert_allclose(g_hidden.numpy(), [6.0, 12.0])
 
 
+def test_grad_backpropagates_only_towards_its_targets(xp, monkeypatch):
+    """grad(L, [x]) through a dense net asks no layer for its weight gradients (the
+    gradient penalty's case), and skips a branch that does not lead back to x."""
+    seen = []
+    linear_backward = ops.Linear.backward
+
+    def recording_backward(self, gy):
+        seen.append(self.needs_grad)
+        return linear_backward(self, gy)
+
+    monkeypatch.setattr(ops.Linear, "backward", recording_backward)
+    x = leaf([[0.5, -1.0]])
+    w1, b1, w2, b2 = leaf([[1.0, 2.0], [3.0, -4.0]]), leaf([0.1, 0.2]), leaf([[1.5], [-0.5]]), leaf([0.3])
+    other = leaf([2.0])
+    loss = ops.linear(ops.tanh(ops.linear(x, w1, b1)), w2, b2).sum() + (other * other).sum()
+    (gx,) = grad(loss, [x], retain_graph=True)
+    assert seen == [[True, False, False], [True, False, False]]  # layer 2 then layer 1: only gX
+    seen.clear()
+    loss.backward()  # the full backward pass wants every gradient
+    assert seen == [[True, True, True], [True, True, True]]
+    np.testing.assert_array_equal(gx.numpy(), x.grad.numpy())
+    np.testing.assert_array_equal(other.grad.numpy(), [4.0])
+
+
+def test_grad_of_an_input_and_of_a_tensor_made_from_it(xp):
+    x = leaf([1.0, 2.0])
+    hidden = x * 3.0
+    gx, g_hidden = grad((hidden * hidden).sum() + x.sum(), [x, hidden])
+    np.testing.assert_allclose(gx.numpy(), [19.0, 37.0])  # 18x + 1
+    np.testing.assert_allclose(g_hidden.numpy(), [6.0, 12.0])  # 2·hidden
+
+
 def test_grad_of_an_unused_input_is_zero(xp):
     x, unused = leaf([1.0]), leaf([[5.0, 6.0]])
     gx, g_unused = grad((x * 2.0).sum(), [x, unused])
