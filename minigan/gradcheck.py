@@ -100,14 +100,14 @@ def _directional_derivative(f: Callable, inputs: list[Tensor], directions: list,
     originals = [x.data.copy() for x in inputs]
 
     def shifted(step: float) -> float:
-        for x, x0, v in zip(inputs, originals, directions):
+        for x, x0, v in zip(inputs, originals, directions, strict=True):
             x.data[...] = x0 + step * v
         return _evaluate(f, inputs)
 
     try:
         return (shifted(eps) - shifted(-eps)) / (2 * eps)
     finally:
-        for x, x0 in zip(inputs, originals):
+        for x, x0 in zip(inputs, originals, strict=True):
             x.data[...] = x0
 
 
@@ -138,7 +138,7 @@ def check_grad(
         directions_host = [rng.standard_normal(x.shape) for x in inputs]
         directions = [backend.asarray(v) for v in directions_host]
         numeric = _directional_derivative(f, inputs, directions, eps)
-        predicted = float(sum((a * v).sum() for a, v in zip(analytic, directions_host)))
+        predicted = float(sum((a * v).sum() for a, v in zip(analytic, directions_host, strict=True)))
         error = abs(predicted - numeric)
         if error > atol + rtol * abs(numeric):
             raise GradientCheckError(
@@ -149,7 +149,7 @@ def check_grad(
 
     numeric = numerical_grad(f, inputs, eps)
     worst = None  # (excess, input number, index, analytic, numeric)
-    for i, (a, n) in enumerate(zip(analytic, numeric)):
+    for i, (a, n) in enumerate(zip(analytic, numeric, strict=True)):
         excess = np.abs(a - n) / (atol + rtol * np.abs(n))
         j = int(np.argmax(excess)) if excess.size else 0
         if excess.size and (worst is None or excess.flat[j] > worst[0]):
@@ -180,7 +180,7 @@ def check_gradgrad(fn: Callable, inputs: Sequence[Tensor], *, seed: int = 0, **o
     def first_order(*xs):
         grads = grad(f(*xs), xs, create_graph=True)
         total = (grads[0] * weights[0]).sum()
-        for g, s in zip(grads[1:], weights[1:]):
+        for g, s in zip(grads[1:], weights[1:], strict=True):
             total = total + (g * s).sum()
         return total
 

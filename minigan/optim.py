@@ -90,7 +90,7 @@ class Optimizer:
                     f"{type(self).__name__} state: buffer {name!r} needs {len(self.params)} arrays, "
                     f"got {0 if saved is None else len(saved)}"
                 )
-            for i, (array, p) in enumerate(zip(saved, self.params)):
+            for i, (array, p) in enumerate(zip(saved, self.params, strict=True)):
                 if tuple(array.shape) != p.shape or array.dtype != p.dtype:
                     raise ValueError(
                         f"{name_of_self} state: {name}[{i}] is {array.dtype} of shape {tuple(array.shape)}, "
@@ -100,7 +100,7 @@ class Optimizer:
             setattr(self, key, tuple(value) if isinstance(value, (list, tuple)) else value)
         self.steps = [int(t) for t in state["steps"]]
         for name in self.buffer_names:
-            for own, array in zip(self.buffers[name], buffers[name]):
+            for own, array in zip(self.buffers[name], buffers[name], strict=True):
                 own[...] = backend.asarray(array)
 
 

@@ -43,7 +43,7 @@ def test_a_gan_resumed_from_a_checkpoint_continues_bit_identically(tmp_path, set
     resumed.load_state_dict(checkpoint.load(tmp_path / "half.npz"))
     resumed.train(10)
 
-    for a, b in zip(straight.G.parameters() + straight.D.parameters(), resumed.G.parameters() + resumed.D.parameters()):
+    for a, b in zip(straight.G.parameters() + straight.D.parameters(), resumed.G.parameters() + resumed.D.parameters(), strict=True):
         np.testing.assert_array_equal(a.data, b.data)
 
 

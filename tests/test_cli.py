@@ -49,7 +49,7 @@ def test_resume_gives_the_parameters_of_a_run_that_never_stopped(tmp_path):
     assert cli.main(["train", "--resume", str(halves), "--steps", "30", "--no-progress"]) == 0
     (state_a, params_a), (state_b, params_b) = _parameters(straight), _parameters(halves)
     assert state_a["step"] == state_b["step"] == 30
-    for a, b in zip(params_a, params_b):
+    for a, b in zip(params_a, params_b, strict=True):
         np.testing.assert_array_equal(a, b)
     assert (straight / "metrics.csv").read_text() == (halves / "metrics.csv").read_text()
 

@@ -55,7 +55,7 @@ def test_the_g_step_computes_exactly_that_gradient(loss):
 
     numeric = numerical_grad(generator_loss, params)
     model.g_step()
-    for p, g, p0 in zip(params, numeric, before):
+    for p, g, p0 in zip(params, numeric, before, strict=True):
         np.testing.assert_allclose(p.grad.numpy(), g, rtol=1e-6, atol=1e-8)
         assert not np.array_equal(p.data, p0)  # and G did take its step
 
@@ -69,7 +69,7 @@ def test_each_step_leaves_the_other_network_bit_identical_and_its_gradients_unto
     values = [p.data.copy() for p in network.parameters()]
     grads = [p.grad for p in network.parameters()]
     getattr(model, step)()
-    for p, before, grad_before in zip(network.parameters(), values, grads):
+    for p, before, grad_before in zip(network.parameters(), values, grads, strict=True):
         assert np.array_equal(p.data, before)
         assert p.grad is grad_before  # the very same gradient object: nothing was added to it
     assert all(p.requires_grad for p in network.parameters())  # D is unfrozen after the G-step
@@ -190,7 +190,7 @@ def test_a_state_that_does_not_fit_loads_nothing():
     before = [p.data.copy() for p in model.G.parameters()]
     with pytest.raises(ValueError):
         model.load_state_dict(other.state_dict())  # G would fit, D does not
-    for p, b in zip(model.G.parameters(), before):
+    for p, b in zip(model.G.parameters(), before, strict=True):
         np.testing.assert_array_equal(p.data, b)
 
 
@@ -215,5 +215,5 @@ def test_a_diverging_run_stops_naming_the_step_and_does_not_apply_the_poisoned_u
     with pytest.raises(gan.DivergenceError, match="training diverged at step 4: loss_d_fake is nan"):
         model.train(5)
     assert model.step == 3
-    for p, before in zip(model.D.parameters(), d_before):
+    for p, before in zip(model.D.parameters(), d_before, strict=True):
         np.testing.assert_array_equal(p.data, before)  # the poisoned D-step was not applied

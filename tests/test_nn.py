@@ -80,7 +80,7 @@ def test_state_dict_round_trip_into_a_fresh_model():
     minigan.seed(2)
     target = nn.mlp([2, 5, 1])
     target.load_state_dict(source.state_dict())
-    for (name, a), (_, b) in zip(source.named_parameters(), target.named_parameters()):
+    for (name, a), (_, b) in zip(source.named_parameters(), target.named_parameters(), strict=True):
         np.testing.assert_array_equal(a.data, b.data, err_msg=name)
 
 
@@ -113,7 +113,7 @@ def test_same_seed_gives_bit_identical_parameters_and_another_seed_does_not():
         return [p.numpy() for p in nn.mlp([3, 16, 16, 2]).parameters()]
 
     first, again, other = build(7), build(7), build(8)
-    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
     assert not np.array_equal(first[0], other[0])
 
 
@@ -128,7 +128,7 @@ def test_whole_mlp_gradient_through_bce_with_logits(xp, sizes, batch, seed):
     rng = np.random.default_rng(seed)
     layers = []
     activations = [nn.ReLU(), nn.LeakyReLU(0.1), nn.Tanh(), nn.Sigmoid()]
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         linear = nn.Linear(n_in, n_out, dtype="float64", rng=rng)
         linear.bias.data[...] = backend.asarray(rng.normal(0, 0.5, n_out))  # no pre-activation sits at a kink
         layers += [linear, activations[i % 4]]

@@ -130,7 +130,7 @@ def test_state_dict_resume_gives_identical_numbers_to_never_stopping(optimizer):
     resumed_opt.load_state_dict(opt_state)
     _train(resumed, resumed_opt, x, y, 10)
 
-    for a, b in zip(straight.parameters(), resumed.parameters()):
+    for a, b in zip(straight.parameters(), resumed.parameters(), strict=True):
         np.testing.assert_array_equal(a.data, b.data)
 
 
