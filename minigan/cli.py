@@ -220,21 +220,15 @@ def _train(args) -> int:
                              "(only --steps, --log-every, --frames, --checkpoint-every and --backend may change)")
     data_name = args.data or "ring"
     seed = 0 if args.seed is None else args.seed
-    out = _writable_folder(Path(args.resume or args.out or f"runs/{data_name}"))
     backend.use(args.backend)
     if args.resume:
-        state = checkpoint.load(out / CHECKPOINT)
-        if "run" not in state:
-            raise checkpoint.CheckpointError(f"{out / CHECKPOINT} was not written by `minigan train` "
-                                             "(it has no record of the run), so it cannot be resumed from here")
-        run = state["run"]
+        model, run, history, snapshots = _resume(Path(args.resume) / CHECKPOINT)  # before anything is written
+        out = _writable_folder(Path(args.resume))
         run["output"].update({k: v for k, v in _output_settings(args).items() if v is not None})
-        model, _ = presets.build(run["data"], mnist_path=run.get("mnist_path"), **run["overrides"])
-        model.load_state_dict(state)
-        history, snapshots = History.from_columns(state["history"]), list(state["frames"])
         steps = args.steps or run["steps"]
         print(f"resuming {out} at step {model.step} of {steps}")
     else:
+        out = _writable_folder(Path(args.out or f"runs/{data_name}"))
         overrides = {name: getattr(args, name) for name in OVERRIDABLE if getattr(args, name) is not None}
         model, preset_steps = presets.build(data_name, seed=seed, mnist_path=args.mnist_path, **overrides)
         output = {**OUTPUT_DEFAULTS, **{k: v for k, v in _output_settings(args).items() if v is not None}}
@@ -245,6 +239,22 @@ def _train(args) -> int:
         raise UsageError(f"--steps {steps} is behind the checkpoint, which is at step {model.step}")
     return run_training(model, run, out, steps, history=history, snapshots=snapshots, progress=args.progress,
                         **run["output"])
+
+
+def _resume(path: Path):
+    """The GAN, run record, history and frames saved by ``minigan train`` at ``path``."""
+    state = checkpoint.load(path)
+    if "run" not in state:
+        raise checkpoint.CheckpointError(f"{path} was not written by `minigan train` "
+                                         "(it has no record of the run), so it cannot be resumed from here")
+    try:
+        run = state["run"]
+        model, _ = presets.build(run["data"], mnist_path=run.get("mnist_path"), **run["overrides"])
+        model.load_state_dict(state)
+        return model, run, History.from_columns(state["history"]), list(state["frames"])
+    except (KeyError, TypeError, ValueError) as exc:
+        what = f"{exc.args[0]!r} is missing" if isinstance(exc, KeyError) else exc
+        raise checkpoint.CheckpointError(f"{path} does not hold a run that can be resumed: {what}") from None
 
 
 def _output_settings(args) -> dict:

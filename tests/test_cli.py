@@ -124,6 +124,24 @@ def test_a_checkpoint_not_written_by_the_cli_is_refused_for_resume(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_a_cli_checkpoint_with_a_part_missing_is_refused_for_resume(tmp_path):
+    assert cli.main(["train", "--steps", "5", "--out", str(tmp_path), *QUICK]) == 0
+    state = checkpoint.load(tmp_path / "checkpoint.npz")
+    del state["history"]
+    checkpoint.save(tmp_path / "checkpoint.npz", state)
+    result = _run_cli("train", "--resume", str(tmp_path))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (f"minigan: error: {tmp_path / 'checkpoint.npz'} does not hold a run "
+                                     "that can be resumed: 'history' is missing")
+
+
+def test_resuming_from_a_folder_that_does_not_exist_creates_nothing(tmp_path):
+    missing = tmp_path / "no_such_run"
+    result = _run_cli("train", "--resume", str(missing))
+    assert result.returncode == 2 and f"no checkpoint file at {missing / 'checkpoint.npz'}" in result.stderr
+    assert not missing.exists()
+
+
 def _run_cli(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "minigan", *args], capture_output=True, text=True, cwd=cwd)
 
