@@ -211,8 +211,8 @@ class Tensor:
     def reshape(self, *shape):
         return ops.reshape(self, shape[0] if len(shape) == 1 else shape)
 
-    def transpose(self, *axes):
-        return ops.transpose(self, axes or None)
+    def transpose(self, *axes):  # x.transpose(1, 0) or, as in NumPy, x.transpose((1, 0))
+        return ops.transpose(self, axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes or None)
 
     @property
     def T(self):
@@ -405,6 +405,11 @@ def grad(output: Tensor, inputs, grad_output=None, *, create_graph: bool = False
     gradient penalty needs. An input that ``output`` does not depend on gets zeros.
     """
     inputs = list(inputs)
+    for i, x in enumerate([output, *inputs]):
+        if not isinstance(x, Tensor):
+            what = "output" if i == 0 else f"inputs[{i - 1}]"
+            raise TypeError(f"grad: {what} is a {type(x).__name__}, expected a Tensor "
+                            "(gradients are taken of and with respect to Tensors)")
     seed = _seed_gradient(output, grad_output)
     if retain_graph is None:
         retain_graph = create_graph

@@ -28,12 +28,13 @@ __all__ = [
 def constant(value, like: Tensor) -> Tensor:
     """``value`` as a gradient-free Tensor on ``like``'s backend, without changing any dtype.
 
-    A plain number takes ``like``'s dtype (``x * 0.5`` stays float32); an array must
-    already have it; a fraction never meets an integer tensor (it would be truncated).
+    A plain number, or a NumPy scalar such as ``np.float64(0.5)``, takes ``like``'s dtype
+    (``x * 0.5`` stays float32); an array must already have it; a fraction never meets an
+    integer tensor (it would be truncated).
     """
     if isinstance(value, Tensor):
         return value
-    if backend.is_array(value):
+    if backend.is_array(value) and not isinstance(value, numbers.Number):
         xp = backend.array_module(like.data, value)
         if value.dtype != like.dtype:
             raise TypeError(f"an array of dtype {value.dtype} met a tensor of dtype {like.dtype}; "
@@ -202,6 +203,8 @@ class Pow(Function):
     def backward(self, gy):
         (x,) = self.inputs
         c = self.exponent
+        if c == 0:  # y = 1 whatever x is; the formula would give 0 · 0⁻¹ = NaN at x = 0
+            return Tensor(backend.array_module(x.data).zeros_like(x.data))
         return gy * c * x ** (c - 1)
 
 
@@ -347,6 +350,8 @@ class Transpose(Function):
 
 def transpose(x: Tensor, axes=None) -> Tensor:
     if axes is not None:
+        if not all(isinstance(ax, numbers.Integral) for ax in axes):
+            raise TypeError(f"transpose: axes must be whole numbers, got {axes!r}")
         axes = tuple(ax % x.ndim if -x.ndim <= ax < x.ndim else ax for ax in axes)
         if sorted(axes) != list(range(x.ndim)):
             raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
