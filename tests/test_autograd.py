@@ -148,22 +148,27 @@ def test_grad_backpropagates_only_towards_its_targets(xp, monkeypatch):
     """grad(L, [x]) through a dense net asks no layer for its weight gradients (the
     gradient penalty's case), and skips a branch that does not lead back to x."""
     seen = []
-    linear_backward = ops.Linear.backward
 
-    def recording_backward(self, gy):
-        seen.append(self.needs_grad)
-        return linear_backward(self, gy)
+    def record(op):
+        backward = op.backward
 
-    monkeypatch.setattr(ops.Linear, "backward", recording_backward)
+        def recording_backward(self, gy):
+            seen.append((op.__name__, self.needs_grad))
+            return backward(self, gy)
+
+        monkeypatch.setattr(op, "backward", recording_backward)
+
+    record(ops.Linear)
+    record(ops.Mul)
     x = leaf([[0.5, -1.0]])
     w1, b1, w2, b2 = leaf([[1.0, 2.0], [3.0, -4.0]]), leaf([0.1, 0.2]), leaf([[1.5], [-0.5]]), leaf([0.3])
     other = leaf([2.0])
     loss = ops.linear(ops.tanh(ops.linear(x, w1, b1)), w2, b2).sum() + (other * other).sum()
     (gx,) = grad(loss, [x], retain_graph=True)
-    assert seen == [[True, False, False], [True, False, False]]  # layer 2 then layer 1: only gX
+    assert seen == [("Linear", [True, False, False])] * 2  # layer 2 then layer 1: only gX; no Mul
     seen.clear()
     loss.backward()  # the full backward pass wants every gradient
-    assert seen == [[True, True, True], [True, True, True]]
+    assert sorted(seen) == [("Linear", [True, True, True])] * 2 + [("Mul", [True, True])]
     np.testing.assert_array_equal(gx.numpy(), x.grad.numpy())
     np.testing.assert_array_equal(other.grad.numpy(), [4.0])
 
@@ -180,6 +185,8 @@ def test_grad_of_an_unused_input_is_zero(xp):
     x, unused = leaf([1.0]), leaf([[5.0, 6.0]])
     gx, g_unused = grad((x * 2.0).sum(), [x, unused])
     np.testing.assert_allclose(g_unused.numpy(), [[0.0, 0.0]])
+    (g_alone,) = grad((x * 2.0).sum(), [unused])  # no target upstream of the output at all
+    np.testing.assert_allclose(g_alone.numpy(), [[0.0, 0.0]])
 
 
 def test_comparisons_return_plain_arrays(xp):
@@ -260,12 +267,33 @@ def test_numbers_never_change_or_truncate_a_dtype():
         Tensor(np.ones(2, dtype=np.float32)) * np.array([1e-50, 3.3])
 
 
-def test_numpy_scalars_as_slopes_bounds_and_exponents_keep_float32():
+def test_numpy_scalars_as_slopes_bounds_exponents_and_operands_keep_float32():
     x = Tensor(np.array([-1.0, 0.5, 2.0], dtype=np.float32), requires_grad=True)
-    for y in (ops.leaky_relu(x, np.float64(0.2)), ops.clip(x, np.float64(0), np.float64(1)), x ** np.int64(2)):
+    numpy_scalars = (ops.leaky_relu(x, np.float64(0.2)), ops.clip(x, np.float64(0), np.float64(1)),
+                     x ** np.int64(2), x * np.float64(0.5), np.sqrt(2.0) + x)  # NumPy scalars act as numbers
+    for y in numpy_scalars:
         assert y.dtype == np.float32
         y.sum().backward()
     assert x.grad.dtype == np.float32
+
+
+def test_the_zeroth_power_has_gradient_zero_even_at_zero(xp):
+    x = leaf([0.0, 2.0])
+    (g,) = grad((x**0).sum(), [x])  # d/dx 1 = 0; the general c·x^(c-1) would be 0·∞ at x = 0
+    np.testing.assert_array_equal(g.numpy(), [0.0, 0.0])
+
+
+def test_transpose_takes_its_axes_as_numbers_or_as_one_tuple(xp):
+    x = leaf(np.arange(6.0).reshape(2, 3))
+    assert x.transpose((1, 0)).shape == x.transpose(1, 0).shape == (3, 2)
+    with pytest.raises(TypeError, match=r"axes must be whole numbers, got \(\(1, 0\), 0\)"):
+        x.transpose((1, 0), 0)
+
+
+def test_grad_names_an_argument_that_is_not_a_tensor(xp):
+    x = leaf([1.0, 2.0])
+    with pytest.raises(TypeError, match=r"grad: inputs\[1\] is a ndarray, expected a Tensor"):
+        grad((x * x).sum(), [x, np.ones(2)])
 
 
 def test_a_seed_gradient_takes_the_output_dtype_or_is_refused():
