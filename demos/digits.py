@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from _common import arguments, report
-from minigan import plot, presets
+from minigan import plot, presets, probe
 
 args = arguments(__doc__, "digits")
 gan, steps = presets.build("digits", seed=0)  # without scikit-learn: ImportError saying how to install it
@@ -26,12 +26,12 @@ digits = gan.data
 
 # Fixed evaluation noise: each snapshot shows the same 64 z pushed through the G of that moment
 z_eval = gan.tensor(np.random.default_rng(1).standard_normal((64, gan.config.latent_dim)))
-snapshots = [plot.snapshot(gan, z_eval)]  # for images, a snapshot holds G(z_eval), the generated images
+snapshots = [probe.snapshot(gan, z_eval)]  # for images, a snapshot holds G(z_eval), the generated images
 
 
 def keep_snapshot(gan, _record):  # called by gan.train after each step
     if gan.step % every == 0:
-        snapshots.append(plot.snapshot(gan, z_eval))
+        snapshots.append(probe.snapshot(gan, z_eval))
 
 
 started = time.perf_counter()

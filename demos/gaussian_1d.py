@@ -12,7 +12,7 @@ and D(x) ≈ D*(x) ≈ ½ everywhere: D can no longer tell real from fake (notes
 import numpy as np
 
 from _common import arguments, report
-from minigan import data, plot, presets, theory
+from minigan import data, plot, presets, probe, theory
 
 args = arguments(__doc__, "gaussian_1d")
 gan, steps = presets.build("gaussian", seed=0)
@@ -31,7 +31,7 @@ snapshots, moments = [], []  # moments: (step, a, b, mean and std of G(z_eval))
 
 def take_snapshot(gan, _record=None):  # called by gan.train after each step
     if gan.step % every == 0:
-        shot = plot.snapshot(gan, z_eval)
+        shot = probe.snapshot(gan, z_eval)
         snapshots.append(shot)
         moments.append((gan.step, weight.item(), bias.item(), shot["fake"].mean(), shot["fake"].std()))
 

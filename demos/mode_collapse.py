@@ -19,7 +19,7 @@ import numpy as np
 
 import minigan
 from _common import arguments, report
-from minigan import data, metrics, plot, presets
+from minigan import data, metrics, plot, presets, probe
 from minigan.gan import GAN, GANConfig, make_networks
 
 args = arguments(__doc__, "mode_collapse")
@@ -42,10 +42,10 @@ def collapsing_gan():
 def train_and_watch(gan):
     """Train ``steps`` steps; every ``every`` steps keep a snapshot of G on the same fixed noise."""
     z_eval = gan.tensor(np.random.default_rng(1).standard_normal((1000, gan.config.latent_dim)))
-    shots = [plot.snapshot(gan, z_eval)]
+    shots = [probe.snapshot(gan, z_eval)]
     while gan.step < steps:
         gan.train(every)
-        shots.append(plot.snapshot(gan, z_eval))
+        shots.append(probe.snapshot(gan, z_eval))
     return shots
 
 

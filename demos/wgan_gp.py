@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from _common import arguments, report
-from minigan import metrics, plot, presets
+from minigan import metrics, plot, presets, probe
 
 args = arguments(__doc__, "wgan_gp")
 steps, every = (60, 20) if args.quick else (3000, 100)
@@ -33,11 +33,11 @@ runs = {}
 for name, overrides in SETTINGS.items():
     gan, _ = presets.build("ring", seed=0, **overrides)
     z_eval = gan.tensor(np.random.default_rng(1).standard_normal((1000, gan.config.latent_dim)))
-    shots = [plot.snapshot(gan, z_eval)]
+    shots = [probe.snapshot(gan, z_eval)]
 
     def watch(gan, _record):  # called by gan.train after each step
         if gan.step % every == 0:
-            shots.append(plot.snapshot(gan, z_eval))
+            shots.append(probe.snapshot(gan, z_eval))
 
     started = time.perf_counter()
     history = gan.train(steps, callback=watch)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np  # host side: fixed evaluation noise, history columns
 
-from minigan import backend, checkpoint, data, metrics, plot, presets, validate
+from minigan import backend, checkpoint, data, metrics, plot, presets, probe, validate
 from minigan.gan import LOSSES, NOISE, DivergenceError, History
 
 __all__ = ["main", "run_training"]
@@ -146,7 +146,7 @@ def run_training(model, run: dict, out: Path, steps: int, *, history: History | 
             plot.history_figure(history, out / "losses.png")
 
     if not snapshots:
-        snapshots.append(plot.snapshot(model, eval_z))
+        snapshots.append(probe.snapshot(model, eval_z))
     if logged:  # a resumed run: metrics.csv holds exactly the rows up to the checkpoint
         _write_csv(metrics_path, logged)
     else:
@@ -166,7 +166,7 @@ def run_training(model, run: dict, out: Path, steps: int, *, history: History | 
                     bar.set_postfix(loss_d=f"{record['loss_d']:.3f}", loss_g=f"{record['loss_g']:.3f}",
                                     D_x=f"{record['d_real']:.2f}", D_Gz=f"{record['d_fake']:.2f}")
                 if model.step % every == 0 or model.step == steps:
-                    snapshots.append(plot.snapshot(model, eval_z))
+                    snapshots.append(probe.snapshot(model, eval_z))
                 if model.step % checkpoint_every == 0 or model.step == steps:
                     save_checkpoint()
         except DivergenceError as exc:

@@ -1,7 +1,8 @@
 """Pictures of training (matplotlib, headless): what the notes draw, and what GAN Lab shows.
 
-First ``snapshot(gan, ...)`` records, at one moment of training, everything a picture
-needs as host arrays (so snapshots can be kept in a checkpoint and drawn later):
+Everything drawn here is a host (NumPy) array: ``minigan.probe.snapshot(gan, z)`` records,
+at one moment of training, what a picture needs (the model side runs G, D and the
+autodiff; this module never does), so snapshots can be kept in a checkpoint and drawn later:
 
 - 2-D data: real and fake samples, D's output on a grid (the heat map), and the arrows
   -∂L_G/∂x at fake samples x = G(z): the direction D's gradient pushes each sample;
@@ -26,54 +27,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402  (host side: everything drawn is a NumPy array)
 from PIL import Image  # noqa: E402
 
-from minigan import metrics, nn, theory  # noqa: E402
-from minigan.autograd import Tensor, grad, no_grad  # noqa: E402
+from minigan import metrics, theory  # noqa: E402
+from minigan.probe import kind as _kind  # noqa: E402
 
-__all__ = ["snapshot", "frame", "frame_figure", "training_figure", "history_figure", "sample_grid", "save_gif", "save"]
+__all__ = ["frame", "frame_figure", "training_figure", "history_figure", "sample_grid", "save_gif", "save"]
 
 COLOURS = {"real": "black", "fake": "tab:green", "D": "tab:blue", "D*": "tab:red"}
-
-
-def _kind(data) -> str:
-    if getattr(data, "image_shape", None) is not None:
-        return "images"
-    return {1: "1d", 2: "2d"}.get(data.dim, "other")
-
-
-def _view(data) -> tuple[np.ndarray, np.ndarray]:
-    """Low and high corners of the region to draw: the data's spread, padded."""
-    if hasattr(data, "means"):
-        low = (data.means - 4 * data.stds[:, None]).min(axis=0)
-        high = (data.means + 4 * data.stds[:, None]).max(axis=0)
-    else:
-        low, high = data.samples.min(axis=0), data.samples.max(axis=0)
-    pad = 0.15 * (high - low)
-    return low - pad, high + pad
-
-
-def snapshot(gan, z: Tensor, grid_points: int = 60, arrows: int = 64) -> dict:
-    """What to draw of ``gan`` now, computed on the fixed noise ``z`` (host arrays only)."""
-    kind = _kind(gan.data)
-    with no_grad():
-        fake = gan.G(z).numpy()
-    shot = {"step": gan.step, "fake": fake}
-    if kind == "1d":  # the line must show p_data and wherever G's samples are now
-        low, high = _view(gan.data)
-        spread = np.quantile(fake, [0.005, 0.995])
-        low, high = min(low[0], spread[0] - 0.5), max(high[0], spread[1] + 0.5)
-        x = np.linspace(low, high, 400)[:, None]
-        shot.update(x=x, d=gan.discriminate(x))
-    elif kind == "2d":
-        low, high = _view(gan.data)
-        axes = [np.linspace(low[i], high[i], grid_points) for i in range(2)]
-        mesh = np.stack(np.meshgrid(*axes), axis=-1).reshape(-1, 2)
-        shot.update(grid_x=axes[0], grid_y=axes[1],
-                    d=gan.discriminate(mesh).reshape(grid_points, grid_points), critic=gan.config.loss == "wgan_gp")
-        at = gan.tensor(fake[:arrows], requires_grad=True)
-        with nn.frozen(gan.D):  # the gradient G's samples receive, D itself held fixed
-            (push,) = grad(gan.generator_loss(gan.D(at)) * len(fake[:arrows]), [at])
-        shot.update(arrow_from=fake[:arrows], arrow=-push.numpy())
-    return shot
 
 
 def frame(ax, shot: dict, data, real: np.ndarray | None = None, title: str | None = None, xlim=None) -> None:

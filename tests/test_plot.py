@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from minigan import data, gan, plot, presets
+from minigan import data, gan, plot, presets, probe
 
 
 def assert_real_image(path, frames: int | None = 1):
@@ -23,7 +23,7 @@ def _trained_snapshots(name, tmp_steps=30, shots=3, **overrides):
     history = gan.History()
     snapshots = []
     for _ in range(shots):
-        snapshots.append(plot.snapshot(model, z))
+        snapshots.append(probe.snapshot(model, z))
         model.train(tmp_steps, history=history)
     return model, snapshots, history
 
