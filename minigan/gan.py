@@ -18,7 +18,8 @@ Put the training loop of Goodfellow et al. (2014), Algorithm 1, beside ``d_step`
                through G(z), into θ_G, while D's parameters get no gradient and do not move
 
 ``d_loss`` and ``g_loss`` build the loss of each step (steps 1-4 and 6-8) with its graph
-and change nothing; ``d_step`` and ``g_step`` differentiate it and update (steps 5 and 9).
+and update nothing (pass them an ``rng`` of your own to leave the run's random stream as it
+was too); ``d_step`` and ``g_step`` differentiate that loss and update (steps 5 and 9).
 The game is one of minigan.losses.LOSSES: a classifier D with the 'minimax',
 'non_saturating' or 'max_likelihood' generator loss, or 'wgan_gp', a critic with a
 Wasserstein loss and a gradient penalty (Gulrajani et al. 2017).
