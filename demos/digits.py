@@ -35,7 +35,7 @@ def keep_snapshot(gan, _record):  # called by gan.train after each step
 
 
 started = time.perf_counter()
-history = gan.train(steps, callback=keep_snapshot)
+history = gan.train(steps, callbacks=keep_snapshot)
 seconds = time.perf_counter() - started
 
 

@@ -37,7 +37,7 @@ def take_snapshot(gan, _record=None):  # called by gan.train after each step
 
 
 take_snapshot(gan)  # step 0: G as initialised
-history = gan.train(steps, callback=take_snapshot)
+history = gan.train(steps, callbacks=take_snapshot)
 
 print(f"p_data = {p_data!r}: mean 4, std 0.5.  G(z) = a·z + b, so p_g = N(b, a²) exactly.")
 print(f"{'step':>5}  {'a':>7}  {'b':>6}  {'mean G(z)':>9}  {'std G(z)':>8}  {'JSD(p_data ‖ p_g)':>17}")

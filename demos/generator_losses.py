@@ -76,7 +76,7 @@ for optimiser in ("Adam", "SGD"):
             gan.opt_g = optim.SGD(gan.G.parameters(), lr=0.01)
         weight, bias = gan.G.parameters()
         means = []
-        history = gan.train(steps, callback=lambda _gan, _record: means.append(bias.item()))
+        history = gan.train(steps, callbacks=lambda _gan, _record: means.append(bias.item()))
         runs[optimiser, name] = (np.array(means), abs(weight.item()), history["d_fake"][-100:].mean(),
                                  np.median(history["grad_norm_g"][: steps // 8]))
 

@@ -40,7 +40,7 @@ for name, overrides in SETTINGS.items():
             shots.append(probe.snapshot(gan, z_eval))
 
     started = time.perf_counter()
-    history = gan.train(steps, callback=watch)
+    history = gan.train(steps, callbacks=watch)
     runs[name] = dict(gan=gan, shots=shots, history=history, seconds=time.perf_counter() - started,
                       coverage=[metrics.mode_coverage(shot["fake"], gan.data) for shot in shots])
 

@@ -2,7 +2,7 @@
 
 Reading order, one concept per module:
     backend -> autograd -> ops -> gradcheck -> nn -> losses -> optim -> gan
-and around them: rng, data, theory, metrics, plot, checkpoint, cli.
+and around them: rng, data, theory, metrics, probe, plot, checkpoint, run, cli.
 """
 
 from minigan import backend, losses, nn, ops, optim, rng

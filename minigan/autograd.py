@@ -235,19 +235,26 @@ class Function:
     ``self.output`` (the tensors of the forward pass) as it needs. ``self.needs_grad[i]``
     says whether input i's gradient is wanted by this backward pass: an expensive
     backward (a matrix product) skips the ones that are not.
+
+    Whether an input gets a gradient at all is decided when the graph is built, as in
+    PyTorch: ``self.required[i]`` is ``inputs[i].requires_grad`` at the moment the Function
+    ran, so a parameter frozen while the loss was computed gets no gradient, even if
+    ``backward()`` runs after it was unfrozen (``nn.frozen``).
     """
 
     inputs: tuple[Tensor, ...] | None = None  # set while the graph is alive
+    required: tuple[bool, ...]  # inputs[i].requires_grad when this Function ran (forward time)
     needs_grad: list[bool]  # one flag per input, set by the backward pass just before backward()
 
     def __call__(self, *inputs: Tensor) -> Tensor:
         if len(inputs) > 1:
             _check_same_kind(self, inputs)
         output = Tensor(self.forward(*[x.data for x in inputs]))
-        if _grad_enabled and any(x._requires_grad for x in inputs):
+        required = tuple(x._requires_grad for x in inputs)
+        if _grad_enabled and any(required):
             output._requires_grad = True
             output.creator = self
-            self.inputs = inputs
+            self.inputs, self.required = inputs, required
             self._output = weakref.ref(output)  # weak: the output already points at us
         return output
 
@@ -339,7 +346,8 @@ def _functions_reaching(targets: set, functions: list[Function]) -> set[Function
     must backpropagate through (a gradient penalty wants dD/dx, not D's weight gradients)."""
     reaching = set()
     for function in reversed(functions):  # producers before the Functions that use their outputs
-        if any(x in targets or x.creator in reaching for x in function.inputs):
+        if any(needed and (x in targets or x.creator in reaching)
+               for x, needed in zip(function.inputs, function.required, strict=True)):
             reaching.add(function)
     return reaching
 
@@ -369,10 +377,11 @@ def _backpropagate(output: Tensor, seed: Tensor, *, create_graph: bool, retain_g
             if function in wanted:
                 found[wanted[function]] = gy
             if on_path is None:
-                function.needs_grad = [x._requires_grad for x in function.inputs]
+                function.needs_grad = list(function.required)  # as recorded when the graph was built
             elif function in on_path:
                 function.needs_grad = [
-                    x._requires_grad and (x in target_set or x.creator in on_path) for x in function.inputs
+                    needed and (x in target_set or x.creator in on_path)
+                    for x, needed in zip(function.inputs, function.required, strict=True)
                 ]
             else:
                 continue  # nothing upstream of this Function is a target

@@ -1,23 +1,27 @@
-"""GAN training, written out: the algorithm of the notes, one numbered step at a time.
+"""GAN training, written out: the algorithm, one numbered step at a time.
 
-Put note 003's nine training steps (or note 004's pseudo-code) beside ``d_step`` and
-``g_step`` and tick them off:
+Put the training loop of Goodfellow et al. (2014), Algorithm 1, beside ``d_step`` and
+``g_step`` and tick it off, line by line:
 
     for each training step:
-        k times, a D-step:                                   (note 004: k D-steps per G-step)
-            1. sample z ~ p_z            2. sample x ~ p_data
+        k times, a D-step (the paper's k; it used k = 1):
+            1. sample a minibatch of m noise samples z ~ p_z
+            2. sample a minibatch of m real examples x ~ p_data
             3. fake = G(z), detached: the D-step must not send gradients into G
-            4. D on real and on fake: L_D = L_D,r + L_D,f    (note 001: D learns from two losses)
-            5. update D's parameters θ_D to lower L_D
+            4. D on real and on fake: L_D = L_D,r + L_D,f, D's loss on each half of the batch
+            5. update D's parameters θ_D to lower L_D (the paper ascends V; same thing)
         one G-step:
-            6. sample a new z ~ p_z
-            7. fake = G(z), this time in the graph: G(z) is "just another activation map"
+            6. sample a new minibatch z ~ p_z
+            7. fake = G(z), this time in the graph: G(z) is just another layer's output
             8. D on fake, with D frozen: L_G, one of the generator losses
             9. update G's parameters θ_G to lower L_G: the gradient flows back through D,
                through G(z), into θ_G, while D's parameters get no gradient and do not move
 
-The generator loss is one of minigan.losses.GENERATOR_LOSSES ('minimax',
-'non_saturating', 'max_likelihood'), or 'wgan_gp', where D is a critic with a
+``d_loss`` and ``g_loss`` build the loss of each step (steps 1-4 and 6-8) with its graph
+and update nothing (pass them an ``rng`` of your own to leave the run's random stream as it
+was too); ``d_step`` and ``g_step`` differentiate that loss and update (steps 5 and 9).
+The game is one of minigan.losses.LOSSES: a classifier D with the 'minimax',
+'non_saturating' or 'max_likelihood' generator loss, or 'wgan_gp', a critic with a
 Wasserstein loss and a gradient penalty (Gulrajani et al. 2017).
 """
 
@@ -26,7 +30,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-import numpy as np  # host-side: the history's columns
+import numpy as np  # host-side: the history's columns, the dtype's range
 
 from minigan import backend, losses, nn, ops, optim, validate
 from minigan.autograd import Tensor, no_grad
@@ -34,21 +38,23 @@ from minigan.rng import resolve
 
 __all__ = ["GANConfig", "GAN", "History", "DivergenceError", "LOSSES", "NOISE", "make_networks"]
 
-LOSSES = (*losses.GENERATOR_LOSSES, "wgan_gp")
+LOSSES = losses.LOSSES
 NOISE = ("normal", "uniform")
 
 
 class DivergenceError(RuntimeError):
-    """Training produced a NaN or infinite loss or gradient.
+    """Training produced a NaN or infinite number: a loss, a gradient, or a parameter or
+    optimiser state after the update.
 
-    The update computed from it was not applied. D-steps taken earlier in the same
-    training step were, so to continue, go back to the last checkpoint (the CLI keeps it).
+    That update was undone: the network and its optimiser hold their last finite state.
+    D-steps taken earlier in the same training step were kept, so to continue, go back to
+    the last checkpoint (the command line keeps it).
     """
 
-    def __init__(self, step: int, quantity: str, value: float):
+    def __init__(self, step: int, quantity: str, value: float, where: str = ""):
         self.step, self.quantity, self.value = step, quantity, value
         super().__init__(
-            f"training diverged at step {step}: {quantity} is {value}; that update was not applied "
+            f"training diverged at step {step}{where}: {quantity} is {value}; that update was undone "
             "(try lower learning rates)"
         )
 
@@ -75,8 +81,13 @@ class GANConfig:
         validate.one_of("dtype", self.dtype, ("float32", "float64"))
         for name in ("k", "batch_size", "latent_dim"):
             setattr(self, name, validate.positive_int(name, getattr(self, name)))
+        largest = float(np.finfo(self.dtype).max)
         for name in ("lr_g", "lr_d", "gp_weight"):
-            setattr(self, name, validate.positive_number(name, getattr(self, name)))
+            value = validate.positive_number(name, getattr(self, name))
+            if value > largest:  # finite as a Python float, inf once it meets the run's arrays
+                raise ValueError(f"{name} = {value:g} overflows {self.dtype} (largest {largest:.3g}); "
+                                 "choose a smaller value")
+            setattr(self, name, value)
         self.real_label_smoothing = validate.fraction("real_label_smoothing", self.real_label_smoothing)
         self.betas = optim.Adam.check_betas(self.betas)
 
@@ -111,6 +122,9 @@ def make_networks(data, latent_dim: int, hidden=128, depth: int = 2, generator_d
     return G, D
 
 
+COUNTERS = ("step", "d_steps", "g_steps")  # which step a record shows: training steps, D-steps, G-steps
+
+
 @dataclass
 class History:
     """One record (a dict of numbers) per training step; ``history['loss_g']`` is a column."""
@@ -137,18 +151,44 @@ class History:
         length = len(next(iter(columns.values()))) if columns else 0
         records = [{n: float(c[i]) for n, c in columns.items() if not math.isnan(c[i])} for i in range(length)]
         for record in records:
-            record["step"] = int(record["step"])
+            record.update((n, int(record[n])) for n in COUNTERS if n in record)
         return cls(records)
 
 
-def _grad_norm(params) -> float:
-    """‖∇θ‖₂ over all of a network's parameters (0 for parameters without a gradient)."""
-    squares = [(p.grad.data * p.grad.data).sum() for p in params if p.grad is not None]
-    return math.sqrt(float(sum(squares))) if squares else 0.0  # one read-back, not one per parameter
+class _LastFinite:
+    """A copy of a network's parameters and its optimiser's state, taken just before an update,
+    put back if the update turns out to have diverged (so a DivergenceError leaves a finite model)."""
+
+    def __init__(self, network: nn.Module, optimizer: optim.Optimizer):
+        self.network, self.optimizer = network, optimizer
+        self.parameters, self.optimizer_state = network.state_dict(), optimizer.state_dict()
+
+    def restore(self) -> None:
+        self.network.load_state_dict(self.parameters)
+        self.optimizer.load_state_dict(self.optimizer_state)
+
+
+def _sum_of_squares(arrays):
+    """Σ a² over all the arrays, a scalar left on the device (one reduction per array)."""
+    return sum((a * a).sum() for a in arrays)
+
+
+def _nan_unless_finite(arrays):
+    """0 if every element of the arrays is finite, else NaN; a scalar left on the device.
+
+    0·Σa is 0 for a finite sum and NaN when the sum is ±inf or NaN, which any non-finite
+    element makes it (a sum of finite values past the dtype's range counts as diverged too).
+    """
+    return 0.0 * sum(a.sum() for a in arrays)
 
 
 class GAN:
-    """A generator G, a discriminator D, the real data, and the explicit training algorithm."""
+    """A generator G, a discriminator D, the real data, and the explicit training algorithm.
+
+    Counters: ``d_steps`` and ``g_steps`` count the updates of D and of G, however they were
+    made (``train_step`` or ``d_step()`` / ``g_step()`` called by hand); ``step`` counts
+    training steps (k D-steps and one G-step each) done by ``train_step``.
+    """
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, data, config: GANConfig | None = None,
                  rng=None):
@@ -157,7 +197,9 @@ class GAN:
         self.rng = resolve(rng)
         self.opt_g = optim.Adam(self.G.parameters(), lr=self.config.lr_g, betas=self.config.betas)
         self.opt_d = optim.Adam(self.D.parameters(), lr=self.config.lr_d, betas=self.config.betas)
-        self.step = 0  # G-steps taken so far
+        self.step = 0  # training steps done by train_step
+        self.d_steps = 0  # updates of D, by train_step or by d_step() alone
+        self.g_steps = 0  # updates of G, by train_step or by g_step() alone
         self._check_shapes()
 
     # -- what goes into the networks
@@ -173,9 +215,9 @@ class GAN:
         z = rng.standard_normal(shape) if self.config.noise == "normal" else rng.uniform(-1, 1, shape)
         return self.tensor(z)
 
-    def sample_real(self, n: int) -> Tensor:
-        """x ~ p_data, shape (n, data.dim)."""
-        return self.tensor(self.data.sample(n, self.rng))
+    def sample_real(self, n: int, rng=None) -> Tensor:
+        """x ~ p_data, shape (n, data.dim), drawn with ``rng`` (default: the run's own generator)."""
+        return self.tensor(self.data.sample(n, rng or self.rng))
 
     def _check_shapes(self) -> None:
         cfg = self.config
@@ -197,70 +239,92 @@ class GAN:
             if logits.shape != (2, 1):
                 raise ValueError(f"the discriminator must output one logit per sample, shape (n, 1); got {logits.shape[1:]}")
 
-    def _require_finite(self, quantity: str, value: float) -> float:
-        if not math.isfinite(value):
-            raise DivergenceError(self.step + 1, quantity, value)
-        return value
+    # -- the algorithm (Goodfellow et al. 2014, Algorithm 1)
+    # algorithm:start
 
-    # -- the algorithm
+    def d_loss(self, rng=None) -> losses.DiscriminatorLoss:
+        """Steps 1-4: D's loss on a batch of real samples and a batch of detached fakes, with its graph."""
+        m, rng = self.config.batch_size, rng or self.rng
+        z = self.sample_noise(m, rng)  # 1. z ~ p_z
+        real = self.sample_real(m, rng)  # 2. x ~ p_data
+        with no_grad():  # 3. fake = G(z) with no graph behind it, the same as G(z).detach():
+            fake = self.G(z)  # no gradient of the D-step can reach G's parameters
+        return self.discriminator_loss(self.D, real, fake, rng=rng)  # 4. L_D = L_D,r + L_D,f on D(x), D(fake)
 
     def d_step(self) -> dict:
-        """Steps 1-5: one update of D on a batch of real and a batch of (detached) fake samples."""
-        m, cfg = self.config.batch_size, self.config
-        z = self.sample_noise(m)  # 1. z ~ p_z
-        real = self.sample_real(m)  # 2. x ~ p_data
-        with no_grad():  # 3. fake = G(z) with no graph behind it: the same as G(z).detach(),
-            fake = self.G(z)  # so no gradient of this step can reach G's parameters
-        out_real = self.D(real)  # 4. D on real and on fake ...
-        out_fake = self.D(fake)
-        if cfg.loss == "wgan_gp":  # ... a critic: Wasserstein terms plus the gradient penalty
-            loss_real, loss_fake = losses.critic_losses(out_real, out_fake)
-            penalty = losses.gradient_penalty(self.D, real, fake, self.rng, cfg.gp_weight)
-            loss_d = loss_real + loss_fake + penalty
-        else:  # ... a classifier: the two BCE terms L_D,r and L_D,f (note 001)
-            loss_real, loss_fake = losses.discriminator_losses(out_real, out_fake, cfg.real_label_smoothing)
-            penalty = None
-            loss_d = loss_real + loss_fake  # one backward of the sum = the two backwards of note 003
+        """Steps 1-5: one update of D; returns its record."""
+        loss_d = self.d_loss()  # 1-4.
         self.opt_d.zero_grad()
-        loss_d.backward()
-        record = {
-            "loss_d_real": self._require_finite("loss_d_real", loss_real.item()),
-            "loss_d_fake": self._require_finite("loss_d_fake", loss_fake.item()),
-            "loss_d": self._require_finite("loss_d", loss_d.item()),
-            "grad_norm_d": self._require_finite("grad_norm_d", _grad_norm(self.D.parameters())),
-            "d_real": self._as_d_output(out_real).data.mean().item(),  # mean D(x) (or critic score)
-            "d_fake": self._as_d_output(out_fake).data.mean().item(),  # mean D(G(z))
-        }
-        if penalty is not None:
-            record["gradient_penalty"] = penalty.item()
+        loss_d.total.backward()  # dL_D/dθ_D
+        last_finite = _LastFinite(self.D, self.opt_d)  # to undo step 5 if it diverges
         self.opt_d.step()  # 5. update θ_D
-        return record
+        return self._bookkeeping(loss_d, last_finite)  # losses, D(x), D(G(z)), ‖∇θ_D‖; checked finite
+
+    def g_loss(self, rng=None) -> Tensor:
+        """Steps 6-8: G's loss through a frozen D, with its graph (back through D and G(z) into θ_G)."""
+        z = self.sample_noise(self.config.batch_size, rng)  # 6. a new z ~ p_z
+        fake = self.G(z)  # 7. fake = G(z), recorded: the gradient will come back through it
+        with nn.frozen(self.D):  # 8. D scores the fakes, frozen while the graph is built:
+            return self.generator_loss(self.D(fake))  # backward() will give its parameters no gradient
 
     def g_step(self) -> dict:
-        """Steps 6-9: one update of G through a frozen D."""
-        z = self.sample_noise(self.config.batch_size)  # 6. a new z ~ p_z
-        fake = self.G(z)  # 7. fake = G(z), recorded: the gradient will come back through it
-        with nn.frozen(self.D):  # 8. D scores the fakes; its parameters get no gradient
-            out_fake = self.D(fake)
-            loss_g = self.generator_loss(out_fake)
-            self.opt_g.zero_grad()
-            loss_g.backward()  # dL_G/dθ_G: back through D, through G(z), into G's parameters
-        record = {
-            "loss_g": self._require_finite("loss_g", loss_g.item()),
-            "grad_norm_g": self._require_finite("grad_norm_g", _grad_norm(self.G.parameters())),
-        }
+        """Steps 6-9: one update of G; returns its record."""
+        loss_g = self.g_loss()  # 6-8.
+        self.opt_g.zero_grad()
+        loss_g.backward()  # dL_G/dθ_G: back through D, through G(z), into G's parameters
+        last_finite = _LastFinite(self.G, self.opt_g)  # to undo step 9 if it diverges
         self.opt_g.step()  # 9. update θ_G (D was not touched)
-        return record
+        return self._bookkeeping(loss_g, last_finite)  # L_G, ‖∇θ_G‖; checked finite
+
+    # algorithm:end
+
+    def discriminator_loss(self, D, real: Tensor, fake: Tensor, rng=None) -> losses.DiscriminatorLoss:
+        """L_D of the run's game on ``real`` and ``fake`` (see ``losses.discriminator_loss``)."""
+        cfg = self.config
+        return losses.discriminator_loss(cfg.loss)(D, real, fake, rng=rng or self.rng,
+                                                   real_label_smoothing=cfg.real_label_smoothing,
+                                                   gp_weight=cfg.gp_weight)
 
     def generator_loss(self, out_fake: Tensor) -> Tensor:
-        """L_G on D's outputs for fake samples (logits, or critic scores for 'wgan_gp')."""
-        if self.config.loss == "wgan_gp":
-            return losses.wasserstein_generator_loss(out_fake)
+        """L_G of the run's game on D's outputs for fake samples (see ``losses.generator_loss``)."""
         return losses.generator_loss(self.config.loss)(out_fake)
 
     def _as_d_output(self, out: Tensor) -> Tensor:
         """D's raw output as what it means: the probability D(x) = σ(logit), or a critic's score."""
-        return out if self.config.loss == "wgan_gp" else ops.sigmoid(out.detach())
+        return out.detach() if self.config.loss == "wgan_gp" else ops.sigmoid(out.detach())
+
+    def _bookkeeping(self, loss, last_finite: _LastFinite) -> dict:
+        """The record of one update (of D if ``loss`` is a DiscriminatorLoss, else of G), checked.
+
+        The step's numbers (losses, mean D(x) and D(G(z)), the gradient norm, the penalty) and
+        a finiteness check of the updated parameters and optimiser state are gathered into one
+        array on the device and copied to the host once. Anything NaN or infinite puts back
+        the last finite state and raises a DivergenceError naming it; otherwise the player's
+        counter (``d_steps`` or ``g_steps``) moves on.
+        """
+        if isinstance(loss, losses.DiscriminatorLoss):
+            player, quantities = "D", {"loss_d_real": loss.real, "loss_d_fake": loss.fake, "loss_d": loss.total,
+                                       "d_real": self._as_d_output(loss.out_real).mean(),
+                                       "d_fake": self._as_d_output(loss.out_fake).mean()}
+            if loss.penalty is not None:
+                quantities["gradient_penalty"] = loss.penalty
+        else:
+            player, quantities = "G", {"loss_g": loss}
+        network, optimizer = last_finite.network, last_finite.optimizer
+        grads = [p.grad.data for p in network.parameters() if p.grad is not None]
+        state = [p.data for p in network.parameters()] + [b for arrays in optimizer.buffers.values() for b in arrays]
+        names = [*quantities, f"grad_norm_{player.lower()}", f"{player}'s parameters or optimiser state"]
+        scalars = [q.data for q in quantities.values()] + [_sum_of_squares(grads), _nan_unless_finite(state)]
+        xp, dtype = backend.array_module(scalars[0]), scalars[0].dtype
+        values = backend.to_numpy(xp.stack([xp.asarray(v, dtype=dtype) for v in scalars])).tolist()  # one read-back
+        values[-2] = math.sqrt(values[-2])  # ‖∇θ‖₂ from Σ g²
+        counter = "d_steps" if player == "D" else "g_steps"
+        for name, value in zip(names, values, strict=True):
+            if not math.isfinite(value):
+                last_finite.restore()
+                raise DivergenceError(self.step + 1, name, value, f" ({player}-step {getattr(self, counter) + 1})")
+        setattr(self, counter, getattr(self, counter) + 1)
+        return {counter: getattr(self, counter), **dict(zip(names[:-1], values[:-1], strict=True))}
 
     def discriminate(self, x) -> np.ndarray:
         """D(x) (or the critic's score) for host samples ``x``, as a host array, without a graph."""
@@ -268,23 +332,31 @@ class GAN:
             return self._as_d_output(self.D(self.tensor(x))).numpy().ravel()
 
     def train_step(self) -> dict:
-        """k D-steps, then one G-step; returns the step's record (D's numbers from its last step)."""
+        """k D-steps, then one G-step; returns the step's record (D's numbers from its last D-step)."""
         for _ in range(self.config.k):
-            record = self.d_step()
-        record.update(self.g_step())
+            d_record = self.d_step()
+        g_record = self.g_step()
         self.step += 1
-        record["step"] = self.step
-        return record
+        return {"step": self.step, **d_record, **g_record}
 
-    def train(self, steps: int, callback=None, history: History | None = None) -> History:
-        """Run ``steps`` training steps; ``callback(gan, record)`` after each (for logging and pictures)."""
+    def train(self, steps: int, callbacks=(), stop=None, history: History | None = None) -> History:
+        """The training loop: ``steps`` more training steps, unless ``stop()`` says to stop first.
+
+        ``callbacks``: a function ``f(gan, record)``, or a list of them, called after each step
+        (logging, pictures, checkpoints); ``stop``: a function of no arguments, asked before each
+        step (a Ctrl-C handler, a time limit). Records go into ``history`` (a new one by default),
+        which is returned; a DivergenceError leaves the steps done so far in it.
+        """
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
             raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+        callbacks = [callbacks] if callable(callbacks) else list(callbacks)
         history = history if history is not None else History()
         for _ in range(steps):
+            if stop is not None and stop():
+                break
             record = self.train_step()
             history.append(record)
-            if callback is not None:
+            for callback in callbacks:
                 callback(self, record)
         return history
 
@@ -306,6 +378,8 @@ class GAN:
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "step": self.step,
+            "d_steps": self.d_steps,
+            "g_steps": self.g_steps,
             "rng": self.rng.bit_generator.state,
             "config": self.config.as_dict(),
         }
@@ -328,5 +402,5 @@ class GAN:
         self.D.load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
-        self.step = int(state["step"])
+        self.step, self.d_steps, self.g_steps = (int(state[name]) for name in COUNTERS)
         self.rng.bit_generator.state = state["rng"]

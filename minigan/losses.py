@@ -19,13 +19,15 @@ The seeds write J_G with a factor ½; minigan drops it (a constant that only res
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from minigan import backend, ops, validate
 from minigan.autograd import Tensor, grad
 
 __all__ = [
     "bce", "bce_with_logits", "discriminator_losses",
     "minimax_generator_loss", "non_saturating_generator_loss", "max_likelihood_generator_loss",
-    "GENERATOR_LOSSES", "generator_loss",
+    "GENERATOR_LOSSES", "LOSSES", "generator_loss", "discriminator_loss", "DiscriminatorLoss",
     "critic_losses", "wasserstein_generator_loss", "gradient_penalty",
 ]
 
@@ -127,9 +129,6 @@ GENERATOR_LOSSES = {
 }
 
 
-def generator_loss(name: str):
-    """The generator loss called ``name``; an unknown name lists the known ones."""
-    return validate.lookup(GENERATOR_LOSSES, name, "generator loss")
 
 
 # ----------------------------------------------------------------------------- WGAN-GP
@@ -157,3 +156,56 @@ def gradient_penalty(critic, real: Tensor, fake: Tensor, rng, weight: float = 10
     (slope,) = grad(critic(mixed).sum(), [mixed], create_graph=True)
     norms = ops.sqrt((slope * slope).sum(axis=1) + 1e-12)  # + tiny: √ is not differentiable at 0
     return weight * ((norms - 1.0) ** 2).mean()
+
+
+# ----------------------------------------------------------------------------- the two players' losses, by name
+
+LOSSES = (*GENERATOR_LOSSES, "wgan_gp")
+"""The games minigan plays: a classifier D with one of the three generator losses, or
+'wgan_gp', a critic with the Wasserstein loss and a gradient penalty."""
+
+
+class DiscriminatorLoss(NamedTuple):
+    """L_D with its parts, each a Tensor with its graph: ``total`` is what D minimises."""
+
+    total: Tensor  # L_D = real + fake (+ penalty)
+    real: Tensor  # the term on real samples: L_D,r (or -E[f(x)] for a critic)
+    fake: Tensor  # the term on fakes: L_D,f (or E[f(G(z))] for a critic)
+    penalty: Tensor | None  # λ·GP for 'wgan_gp', else None
+    out_real: Tensor  # D's raw outputs on the real samples (logits, or critic scores)
+    out_fake: Tensor  # ... and on the fakes
+
+
+def generator_loss(name: str):
+    """L_G of the game ``name``: a function of D's outputs on fakes (logits, or critic scores)."""
+    validate.one_of("loss", name, LOSSES)
+    return wasserstein_generator_loss if name == "wgan_gp" else GENERATOR_LOSSES[name]
+
+
+def discriminator_loss(name: str):
+    """L_D of the game ``name``: a function (D, real, fake, *, rng, real_label_smoothing, gp_weight)
+    that runs D on both batches and returns a ``DiscriminatorLoss``.
+
+    A classifier (every generator loss) minimises L_D,r + L_D,f, its two BCE terms, with
+    optional one-sided ``real_label_smoothing``; a critic ('wgan_gp') minimises
+    -E[f(x)] + E[f(G(z))] + λ·GP, with λ = ``gp_weight`` and the penalty's mixing drawn from ``rng``.
+    """
+    validate.one_of("loss", name, LOSSES)
+    return _critic_loss if name == "wgan_gp" else _classifier_loss
+
+
+def _classifier_loss(D, real: Tensor, fake: Tensor, *, rng=None, real_label_smoothing: float = 0.0,
+                     gp_weight: float = 10.0) -> DiscriminatorLoss:
+    out_real, out_fake = D(real), D(fake)
+    loss_real, loss_fake = discriminator_losses(out_real, out_fake, real_label_smoothing)
+    return DiscriminatorLoss(loss_real + loss_fake, loss_real, loss_fake, None, out_real, out_fake)
+
+
+def _critic_loss(D, real: Tensor, fake: Tensor, *, rng=None, real_label_smoothing: float = 0.0,
+                 gp_weight: float = 10.0) -> DiscriminatorLoss:
+    if rng is None:
+        raise ValueError("the 'wgan_gp' critic loss needs rng= (it draws the gradient penalty's mixing weights)")
+    out_real, out_fake = D(real), D(fake)
+    loss_real, loss_fake = critic_losses(out_real, out_fake)
+    penalty = gradient_penalty(D, real, fake, rng, gp_weight)
+    return DiscriminatorLoss(loss_real + loss_fake + penalty, loss_real, loss_fake, penalty, out_real, out_fake)

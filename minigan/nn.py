@@ -94,7 +94,11 @@ class Module:
 @contextlib.contextmanager
 def frozen(module: Module):
     """Inside this block ``module``'s parameters require no gradient: gradients still flow
-    *through* the module to its inputs, but none are computed for (or stored on) its parameters."""
+    *through* the module to its inputs, but none are computed for (or stored on) its parameters.
+
+    What counts is the moment the graph is built, as in PyTorch: a loss computed inside the
+    block gives the module no gradient even when ``backward()`` is called after the block, and
+    a loss computed before it still does."""
     params = module.parameters()
     previous = [p.requires_grad for p in params]
     for p in params:

@@ -7,7 +7,7 @@ import weakref
 import numpy as np
 import pytest
 
-from minigan import Tensor, backend, grad, no_grad, ops
+from minigan import Tensor, backend, grad, nn, no_grad, ops
 from minigan.gradcheck import check_grad
 
 from strategies import leaf
@@ -306,3 +306,42 @@ def test_a_seed_gradient_takes_the_output_dtype_or_is_refused():
 def test_sum_to_refuses_a_shape_that_is_not_a_broadcast():
     with pytest.raises(ValueError, match=r"\(4, 3\) cannot be summed down to \(2, 6\)"):
         ops.sum_to(leaf(np.ones((4, 3))), (2, 6))
+
+
+# ----------------------------------------------------------------------------- freezing, decided at build time
+
+
+def _tiny_net():
+    return nn.Linear(2, 1, dtype="float64", rng=np.random.default_rng(0))
+
+
+def test_a_module_frozen_while_the_loss_is_built_gets_no_gradient_from_a_later_backward(xp):
+    """As in PyTorch: requires_grad counts when the graph is built, not when backward() runs."""
+    net = _tiny_net()
+    x = leaf([[1.0, 2.0]])
+    with nn.frozen(net):
+        loss = net(x).sum()
+    loss.backward()  # after the block: the parameters require grad again by now
+    assert all(p.grad is None for p in net.parameters())
+    np.testing.assert_allclose(x.grad.numpy(), net.weight.numpy().T)  # d(xW + b)/dx = Wᵀ still flows
+
+
+def test_a_loss_built_before_freezing_still_gives_the_module_its_gradient(xp):
+    net = _tiny_net()
+    x = leaf([[1.0, 2.0]])
+    loss = net(x).sum()
+    with nn.frozen(net):
+        loss.backward()  # inside the block, but the graph was built with the parameters live
+    np.testing.assert_allclose(net.weight.grad.numpy(), [[1.0], [2.0]])  # d(xW)/dW = xᵀ
+    np.testing.assert_allclose(net.bias.grad.numpy(), [1.0])
+
+
+def test_grad_towards_a_target_ignores_a_frozen_branch(xp):
+    """The needs_grad pruning of grad(L, targets) uses the same build-time record."""
+    net = _tiny_net()
+    x = leaf([[1.0, 2.0]])
+    with nn.frozen(net):
+        loss = net(x).sum()
+    (gx,) = grad(loss, [x])
+    np.testing.assert_allclose(gx.numpy(), net.weight.numpy().T)
+    assert all(p.grad is None for p in net.parameters())

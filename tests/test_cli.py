@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from minigan import checkpoint, cli, presets
+from minigan import checkpoint, cli, presets, run
 
 from test_plot import assert_real_image
 
@@ -25,7 +25,7 @@ def test_train_writes_metrics_pictures_gif_and_checkpoint(tmp_path, capsys):
     assert cli.main(["train", "--steps", "40", "--out", str(tmp_path), *QUICK]) == 0
     assert "modes covered" in capsys.readouterr().out
     rows = (tmp_path / "metrics.csv").read_text().splitlines()
-    assert rows[0].startswith("loss_d_real,loss_d_fake,loss_d,grad_norm_d,d_real,d_fake,loss_g,grad_norm_g,step")
+    assert rows[0] == "step,d_steps,loss_d_real,loss_d_fake,loss_d,d_real,d_fake,grad_norm_d,g_steps,loss_g,grad_norm_g"
     assert len(rows) == 1 + 40 // 5
     evaluation = (tmp_path / "evaluation.csv").read_text().splitlines()
     assert evaluation[0] == "step,modes_covered,high_quality" and len(evaluation) == 1 + 5  # step 0 + 4 frames
@@ -82,8 +82,8 @@ def test_a_diverging_d_step_stops_and_keeps_the_last_good_checkpoint(tmp_path, c
         return healthy_g_step()
 
     model.g_step = g_step_that_diverges_at_step_7
-    run = {"data": "ring", "seed": 0, "overrides": {"batch_size": 32}, "mnist_path": None, "output": {}}
-    status = cli.run_training(model, run, tmp_path, steps=20, checkpoint_every=5, frames=4, progress=False)
+    settings = {"data": "ring", "seed": 0, "overrides": {"batch_size": 32}, "mnist_path": None, "output": {}}
+    status = run.train(model, settings, tmp_path, steps=20, checkpoint_every=5, frames=4, progress=False)
     assert status == 1
     err = capsys.readouterr().err
     assert "training diverged at step" in err and "last good checkpoint is kept" in err
@@ -102,8 +102,8 @@ def test_a_g_step_diverging_after_its_d_steps_keeps_the_last_good_checkpoint(tmp
         return loss * float("nan") if model.step == 6 else loss
 
     model.generator_loss = loss_that_turns_nan_at_step_7
-    run = {"data": "ring", "seed": 0, "overrides": {"batch_size": 32, "k": 2}, "mnist_path": None, "output": {}}
-    status = cli.run_training(model, run, tmp_path, steps=20, checkpoint_every=5, frames=4, progress=False)
+    settings = {"data": "ring", "seed": 0, "overrides": {"batch_size": 32, "k": 2}, "mnist_path": None, "output": {}}
+    status = run.train(model, settings, tmp_path, steps=20, checkpoint_every=5, frames=4, progress=False)
     assert status == 1 and "loss_g is nan" in capsys.readouterr().err
     state = checkpoint.load(tmp_path / "checkpoint.npz")
     assert state["step"] == 5 and state["opt_d"]["steps"] == [10] * len(model.D.parameters())
@@ -152,12 +152,14 @@ def _run_cli(*args, cwd=None):
     (["train", "--lr-g", "nan"], "expected a positive number, got nan"),
     (["train", "--loss", "hinge"], "invalid choice: 'hinge'"),
     (["demo", "no_such_demo"], "unknown demo 'no_such_demo'"),
+    (["train", "--lr-g", "1e39"], "lr_g = 1e+39 overflows float32 (largest 3.4e+38)"),
 ])
-def test_bad_command_line_input_gives_one_clear_line(args, message):
-    result = _run_cli(*args)
+def test_bad_command_line_input_gives_one_clear_line(args, message, tmp_path):
+    result = _run_cli(*args, cwd=tmp_path)
     assert result.returncode != 0
     assert message in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+    assert not list(tmp_path.iterdir())  # refused before any output folder was made
 
 
 def test_an_unwritable_output_folder_is_reported(tmp_path):
@@ -195,3 +197,21 @@ def test_a_read_only_output_folder_is_reported(tmp_path):
     finally:
         tmp_path.chmod(0o700)
     assert result.returncode == 2 and "cannot write to output folder" in result.stderr
+
+
+def test_a_demo_runs_in_its_own_python_and_leaves_sys_path_alone(tmp_path):
+    path_before = list(sys.path)
+    assert cli.main(["demo", "xy_game", "--quick", "--out", str(tmp_path)]) == 0
+    assert sys.path == path_before
+    assert list(tmp_path.glob("*.png"))
+    assert cli.main(["demo", "xy_game", "--no-such-option"]) == 2  # the demo's own exit status comes back
+
+
+def test_cli_and_library_share_one_training_loop(tmp_path, monkeypatch):
+    """minigan train drives GAN.train (with a stop request), not a loop of its own."""
+    from minigan.gan import GAN
+    calls = []
+    train = GAN.train
+    monkeypatch.setattr(GAN, "train", lambda self, *a, **kw: calls.append(kw) or train(self, *a, **kw))
+    assert cli.main(["train", "--steps", "10", "--out", str(tmp_path), *QUICK]) == 0
+    assert len(calls) == 1 and callable(calls[0]["stop"]) and calls[0]["callbacks"]

@@ -212,8 +212,134 @@ def test_a_diverging_run_stops_naming_the_step_and_does_not_apply_the_poisoned_u
     model.train(3)
     model.G.parameters()[0].data[0, 0] = np.nan  # a NaN appears in G during step 4
     d_before = [p.data.copy() for p in model.D.parameters()]
-    with pytest.raises(gan.DivergenceError, match="training diverged at step 4: loss_d_fake is nan"):
+    with pytest.raises(gan.DivergenceError, match=r"training diverged at step 4 \(D-step 4\): loss_d_fake is nan"):
         model.train(5)
     assert model.step == 3
     for p, before in zip(model.D.parameters(), d_before, strict=True):
         np.testing.assert_array_equal(p.data, before)  # the poisoned D-step was not applied
+
+
+# ----------------------------------------------------------------------------- counters, the one loop, divergence
+
+
+def test_the_counters_stay_right_when_d_and_g_are_stepped_by_hand():
+    model = _small_gan(seed=0, k=2)
+    assert model.d_step()["d_steps"] == 1
+    model.d_step()
+    model.d_step()
+    assert model.g_step()["g_steps"] == 1
+    assert (model.d_steps, model.g_steps, model.step) == (3, 1, 0)  # no training step was done
+    record = model.train_step()  # k = 2 D-steps and one G-step
+    assert (record["step"], record["d_steps"], record["g_steps"]) == (1, 5, 2)
+    assert (model.d_steps, model.g_steps, model.step) == (5, 2, 1)
+
+
+def test_the_counters_are_saved_and_restored():
+    model = _small_gan(seed=0)
+    model.d_step()
+    model.train(2)
+    resumed = _small_gan(seed=0)
+    resumed.load_state_dict(model.state_dict())
+    assert (resumed.step, resumed.d_steps, resumed.g_steps) == (2, 3, 2)
+    assert resumed.train_step() == model.train_step()  # and the run goes on identically
+
+
+def test_the_training_loop_stops_when_asked_and_calls_every_callback():
+    model = _small_gan(seed=0)
+    seen, also = [], []
+    history = model.train(10, callbacks=[lambda gan, record: seen.append(record["step"]),
+                                         lambda gan, record: also.append(gan.step)],
+                          stop=lambda: model.step >= 3)
+    assert model.step == 3 and len(history) == 3
+    assert seen == also == [1, 2, 3]
+
+
+def test_a_single_callback_may_be_passed_without_a_list():
+    model = _small_gan(seed=0)
+    seen = []
+    model.train(2, callbacks=lambda gan, record: seen.append(record["step"]))
+    assert seen == [1, 2]
+
+
+def _network_and_optimiser_arrays(network, optimizer):
+    return [p.data.copy() for p in network.parameters()] + [
+        b.copy() for buffers in optimizer.buffers.values() for b in buffers]
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered", "ignore:overflow encountered")
+def test_an_update_that_leaves_a_parameter_infinite_is_undone_and_named():
+    """The gradients and losses are finite; only the update itself overflows (as an overflowing
+    step size would): the check after the update catches it and puts back the state before it."""
+    model = _small_gan(seed=0, dtype="float32")
+    model.train(2)
+    before = _network_and_optimiser_arrays(model.G, model.opt_g)
+    steps_before = list(model.opt_g.steps)
+    healthy_step = model.opt_g.step
+
+    def step_that_overflows():
+        healthy_step()
+        model.G.parameters()[-1].data[0] = np.inf
+
+    model.opt_g.step = step_that_overflows
+    with pytest.raises(gan.DivergenceError, match=r"at step 3 \(G-step 3\): G's parameters or optimiser state is nan"):
+        model.g_step()
+    for now, then in zip(_network_and_optimiser_arrays(model.G, model.opt_g), before, strict=True):
+        np.testing.assert_array_equal(now, then)
+    assert model.opt_g.steps == steps_before and model.g_steps == 2
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered", "ignore:overflow encountered")
+def test_a_run_that_diverges_keeps_a_finite_model():
+    """lr = 2e38 is a float32 number, but Adam's first step, lr/(1 - β₁) · m̂/√v̂ ≈ 4e38, is not:
+    losses and gradients are finite and the update itself overflows. It is undone, so the model
+    left behind is finite (and can be saved and resumed)."""
+    model = _small_gan(seed=0, dtype="float32", lr_g=2e38, lr_d=2e38)
+    with pytest.raises(gan.DivergenceError, match=r"at step 1 \(D-step 1\): D's parameters or optimiser state"):
+        model.train(50)
+    for network, optimizer in ((model.G, model.opt_g), (model.D, model.opt_d)):
+        assert all(np.isfinite(a).all() for a in _network_and_optimiser_arrays(network, optimizer))
+
+
+@pytest.mark.parametrize("field", ["lr_g", "lr_d"])
+def test_a_learning_rate_that_overflows_the_dtype_is_refused_up_front(field):
+    with pytest.raises(ValueError, match=rf"^{field} = 1e\+39 overflows float32 \(largest 3.4e\+38\); choose a smaller value$"):
+        gan.GANConfig(**{field: 1e39})
+    assert getattr(gan.GANConfig(dtype="float64", **{field: 1e39}), field) == 1e39  # fine in float64
+
+
+def test_the_record_is_read_back_from_the_device_once_per_step(monkeypatch):
+    model = _small_gan(seed=0, loss="wgan_gp")
+    copies = []
+    to_numpy = minigan.backend.to_numpy
+    monkeypatch.setattr(minigan.backend, "to_numpy", lambda array: copies.append(1) or to_numpy(array))
+    record = model.train_step()
+    assert len(copies) == 2  # one for the D-step, one for the G-step
+    assert {"loss_d", "gradient_penalty", "grad_norm_d", "loss_g", "grad_norm_g"} <= set(record)
+
+
+# ----------------------------------------------------------------------------- the losses of a step, built alone
+
+
+@pytest.mark.parametrize("loss", gan.LOSSES)
+def test_d_loss_and_g_loss_build_the_steps_losses_with_their_graphs_and_change_nothing(loss):
+    model = _small_gan(seed=0, loss=loss)
+    before = [p.data.copy() for p in (*model.G.parameters(), *model.D.parameters())]
+    loss_d = model.d_loss(np.random.default_rng(1))
+    loss_g = model.g_loss(np.random.default_rng(1))
+    assert loss_d.total.creator is not None and loss_g.creator is not None  # the graphs are there
+    loss_g.backward()  # outside g_loss's frozen block: D was frozen when the graph was built
+    assert all(p.grad is None for p in model.D.parameters())
+    assert all(p.grad is not None for p in model.G.parameters())
+    for p, b in zip((*model.G.parameters(), *model.D.parameters()), before, strict=True):
+        np.testing.assert_array_equal(p.data, b)
+    assert (model.step, model.d_steps, model.g_steps) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("loss", gan.LOSSES)
+def test_the_d_step_minimises_exactly_d_loss(loss):
+    """d_loss is the code d_step runs: the same z, x (and penalty mixing) give the same L_D."""
+    model = _small_gan(seed=2, loss=loss)
+    state = model.rng.bit_generator.state
+    expected = model.d_loss().total.item()
+    model.rng.bit_generator.state = state
+    assert model.d_step()["loss_d"] == expected

@@ -98,7 +98,7 @@ def test_generator_losses_match_their_formulas_in_d(name):
 
 
 def test_unknown_generator_loss_lists_the_known_ones():
-    with pytest.raises(ValueError, match="unknown generator loss 'hinge'; known: minimax, non_saturating, max_likelihood"):
+    with pytest.raises(ValueError, match="unknown loss 'hinge'; known: minimax, non_saturating, max_likelihood, wgan_gp"):
         losses.generator_loss("hinge")
 
 
@@ -133,3 +133,42 @@ def test_gradient_penalty_gradient_reaches_the_critic_parameters_second_order():
         return losses.gradient_penalty(critic, real, fake, np.random.default_rng(11))
 
     check_grad(penalty, critic.parameters())
+
+
+# ----------------------------------------------------------------------------- each player's loss, by the game's name
+
+
+def test_discriminator_loss_and_generator_loss_know_the_same_games():
+    for name in losses.LOSSES:
+        assert callable(losses.discriminator_loss(name)) and callable(losses.generator_loss(name))
+    for ask in (losses.discriminator_loss, losses.generator_loss):
+        with pytest.raises(ValueError, match="unknown loss 'hinge'; known: minimax, non_saturating, max_likelihood, wgan_gp"):
+            ask("hinge")
+
+
+@pytest.mark.parametrize("name", sorted(losses.GENERATOR_LOSSES))
+def test_a_classifiers_discriminator_loss_is_its_two_bce_terms(name):
+    D = nn.Linear(2, 1, dtype="float64", rng=np.random.default_rng(0))
+    real, fake = Tensor(np.array([[1.0, 2.0], [0.5, -1.0]])), Tensor(np.array([[-1.0, 0.0], [2.0, 2.0]]))
+    loss = losses.discriminator_loss(name)(D, real, fake, real_label_smoothing=0.2)
+    loss_real, loss_fake = losses.discriminator_losses(D(real), D(fake), 0.2)
+    assert (loss.real.item(), loss.fake.item()) == (loss_real.item(), loss_fake.item())
+    assert loss.total.item() == loss_real.item() + loss_fake.item() and loss.penalty is None
+    np.testing.assert_array_equal(loss.out_fake.numpy(), D(fake).numpy())
+
+
+def test_the_critics_loss_is_the_wasserstein_terms_plus_the_gradient_penalty():
+    D = nn.Linear(2, 1, dtype="float64", rng=np.random.default_rng(0))
+    D.weight.data[...] = np.array([[3.0], [4.0]])  # ‖∇f‖ = 5: penalty λ(5 - 1)² = 16λ
+    real, fake = Tensor(np.array([[1.0, 2.0], [0.5, -1.0]])), Tensor(np.array([[-1.0, 0.0], [2.0, 2.0]]))
+    loss = losses.discriminator_loss("wgan_gp")(D, real, fake, rng=np.random.default_rng(1), gp_weight=2.0)
+    assert loss.real.item() == pytest.approx(-D(real).numpy().mean())
+    assert loss.fake.item() == pytest.approx(D(fake).numpy().mean())
+    assert loss.penalty.item() == pytest.approx(32.0)
+    assert loss.total.item() == pytest.approx(loss.real.item() + loss.fake.item() + 32.0)
+    with pytest.raises(ValueError, match="needs rng="):
+        losses.discriminator_loss("wgan_gp")(D, real, fake)
+
+
+def test_the_wgan_gp_generator_loss_is_minus_the_mean_critic_score():
+    assert losses.generator_loss("wgan_gp")(Tensor(np.array([[1.0], [3.0]]))).item() == -2.0

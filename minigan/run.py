@@ -1,0 +1,228 @@
+"""A training run on disk: what ``minigan train`` does between parsing its options and exiting.
+
+A run trains a preset's GAN with ``GAN.train`` (the one training loop) and, through that
+loop's callbacks, writes into its output folder:
+
+    metrics.csv       one row per logged step: the step counters, D's two losses, D(x), D(G(z)),
+                      G's loss, the gradient norms
+    evaluation.csv    at each picture: modes covered and high-quality fraction (2-D mixtures),
+                      or G's mean, spread and JSD to p_data (1-D)
+    losses.png        the curves of metrics.csv
+    training.png      snapshots side by side;  training.gif: all of them, animated
+    final.png         the last snapshot, large
+    checkpoint.npz    everything needed to resume (written atomically, every checkpoint_every steps)
+
+Ctrl-C stops after the current step and saves a checkpoint; ``resume(folder)`` continues
+a run exactly as if it had never stopped. A run that diverges (NaN or inf) stops with a
+message, and its last good checkpoint stays as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import signal
+import sys
+from pathlib import Path
+
+import numpy as np  # host side: fixed evaluation noise, history columns
+
+from minigan import checkpoint, data, metrics, plot, presets, probe
+from minigan.gan import DivergenceError, History
+
+__all__ = ["RunError", "CHECKPOINT", "OUTPUT_DEFAULTS", "start", "resume", "train"]
+
+CHECKPOINT = "checkpoint.npz"
+OUTPUT_DEFAULTS = {"log_every": 10, "frames": 40, "checkpoint_every": 500}  # saved with the run
+
+
+class RunError(Exception):
+    """A run that cannot start or go on (an unwritable folder, steps behind the checkpoint): one line."""
+
+
+def writable_folder(path: Path) -> Path:
+    """``path``, created if needed, once a file could be written in it."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        test_file = path / ".minigan-write-test"
+        test_file.write_text("")
+        test_file.unlink()
+    except OSError as exc:
+        raise RunError(f"cannot write to output folder {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def start(data_name: str, *, seed: int = 0, overrides: dict | None = None, mnist_path=None, out=None,
+          output: dict | None = None):
+    """A new run of the preset ``data_name``: (model, run record, output folder, the preset's steps).
+
+    ``overrides`` are GANConfig fields that replace the preset's; ``output`` the settings of
+    ``train`` (log_every, frames, checkpoint_every) that replace OUTPUT_DEFAULTS.
+    """
+    overrides = dict(overrides or {})
+    model, preset_steps = presets.build(data_name, seed=seed, mnist_path=mnist_path, **overrides)  # checks them
+    out = writable_folder(Path(out or f"runs/{data_name}"))
+    run = {"data": data_name, "seed": seed, "overrides": overrides, "mnist_path": mnist_path,
+           "output": {**OUTPUT_DEFAULTS, **(output or {})}}
+    return model, run, out, preset_steps
+
+
+def resume(folder):
+    """The run saved in ``folder``: (model, run record, history, snapshots), loaded before
+    anything is written; a CheckpointError if it is not a run that can be resumed."""
+    path = Path(folder) / CHECKPOINT
+    state = checkpoint.load(path)
+    if "run" not in state:
+        raise checkpoint.CheckpointError(f"{path} was not written by `minigan train` "
+                                         "(it has no record of the run), so it cannot be resumed from here")
+    try:
+        run = state["run"]
+        model, _ = presets.build(run["data"], mnist_path=run.get("mnist_path"), **run["overrides"])
+        model.load_state_dict(state)
+        return model, run, History.from_columns(state["history"]), list(state["frames"])
+    except (KeyError, TypeError, ValueError) as exc:
+        what = f"{exc.args[0]!r} is missing" if isinstance(exc, KeyError) else exc
+        raise checkpoint.CheckpointError(f"{path} does not hold a run that can be resumed: {what}") from None
+
+
+class StopRequest:
+    """Ctrl-C sets a flag that the training loop asks (``stop()``) between steps, so a checkpoint
+    is always taken at a step boundary; a second Ctrl-C stops at once."""
+
+    def __init__(self):
+        self.requested = False
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def __enter__(self):
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc):
+        signal.signal(signal.SIGINT, self._previous)
+
+
+def evaluate(model, shot: dict) -> dict:
+    """Numbers about G at a snapshot, from its samples on the fixed evaluation noise."""
+    fake, target = shot["fake"], model.data
+    row = {"step": shot["step"]}
+    if isinstance(target, data.GaussianMixture) and target.dim == 2:
+        coverage = metrics.mode_coverage(fake, target)
+        row.update(modes_covered=coverage.modes_covered, high_quality=round(coverage.high_quality_fraction, 4))
+    elif isinstance(target, data.GaussianMixture) and target.dim == 1 and np.ptp(fake) > 0:
+        row.update(g_mean=float(fake.mean()), g_std=float(fake.std()),
+                   jsd=metrics.js_from_samples(fake, target))
+    return row
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    with open(path, "w", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _append_row(path: Path, record: dict, first: bool) -> None:
+    with open(path, "a", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=list(record))
+        if first:
+            writer.writeheader()
+        writer.writerow(record)
+
+
+def train(model, run: dict, out: Path, steps: int, *, history: History | None = None,
+          snapshots: list | None = None, log_every: int = 10, frames: int = 40,
+          checkpoint_every: int = 500, progress: bool | None = None) -> int:
+    """Train ``model`` up to training step ``steps``, logging, drawing and checkpointing into ``out``.
+
+    ``run`` describes the run (data set, seed, ...) and is saved in the checkpoint so
+    ``resume`` can rebuild it. Returns the process exit code: 0 done, 1 diverged,
+    130 interrupted (a checkpoint was saved).
+    """
+    from tqdm import tqdm
+
+    if steps < model.step:
+        raise RunError(f"--steps {steps} is behind the checkpoint, which is at step {model.step}")
+    history = history if history is not None else History()
+    snapshots = snapshots if snapshots is not None else []
+    images = getattr(model.data, "image_shape", None) is not None
+    eval_z = model.sample_noise(64 if images else 512, np.random.default_rng(run["seed"] + 1))  # same z each frame
+    real = model.data.sample(1000, np.random.default_rng(run["seed"] + 2))
+    every = max(1, steps // frames)
+    metrics_path, checkpoint_path = out / "metrics.csv", out / CHECKPOINT
+    logged = [r for r in history.records if r["step"] % log_every == 0]
+
+    def save_checkpoint():
+        state = model.state_dict()
+        state.update(run=dict(run, steps=steps), history=history.columns(), frames=snapshots)
+        checkpoint.save(checkpoint_path, state)
+
+    def after_each_step(model, record):
+        bar.update(1)
+        if model.step % log_every == 0:
+            logged.append(record)
+            _append_row(metrics_path, record, first=len(logged) == 1)
+            bar.set_postfix(loss_d=f"{record['loss_d']:.3f}", loss_g=f"{record['loss_g']:.3f}",
+                            D_x=f"{record['d_real']:.2f}", D_Gz=f"{record['d_fake']:.2f}")
+        if model.step % every == 0 or model.step == steps:
+            snapshots.append(probe.snapshot(model, eval_z))
+        if model.step % checkpoint_every == 0 or model.step == steps:
+            save_checkpoint()
+
+    if not snapshots:
+        snapshots.append(probe.snapshot(model, eval_z))
+    if logged:  # a resumed run: metrics.csv holds exactly the rows up to the checkpoint
+        _write_csv(metrics_path, logged)
+    else:
+        metrics_path.unlink(missing_ok=True)
+    bar = tqdm(total=steps, initial=model.step, unit="step", desc=f"training on {model.data!r}",
+               disable=None if progress is None else not progress, dynamic_ncols=True)
+    status = 0
+    with StopRequest() as stop:
+        try:
+            model.train(steps - model.step, callbacks=after_each_step, stop=stop, history=history)
+        except DivergenceError as exc:
+            bar.close()
+            kept = f"the last good checkpoint is kept at {checkpoint_path}" if checkpoint_path.exists() \
+                else "no checkpoint had been written yet"
+            print(f"minigan: error: {exc}\n{kept}", file=sys.stderr)
+            status = 1
+    bar.close()
+    if stop.requested and model.step < steps and status == 0:  # never save a run that diverged
+        save_checkpoint()
+        print(f"interrupted at step {model.step}; checkpoint saved to {checkpoint_path}\n"
+              f"continue with: minigan train --resume {out}", file=sys.stderr)
+        status = 130
+    _draw(model, history, snapshots, out, real)
+    if status == 0:
+        print(_summary(model, snapshots, out))
+    return status
+
+
+def _draw(model, history: History, snapshots: list, out: Path, real) -> None:
+    if snapshots:
+        _write_csv(out / "evaluation.csv", [evaluate(model, s) for s in snapshots])
+        plot.training_figure(snapshots, model.data, out / "training.png", real=real)
+        plot.save_gif(snapshots, model.data, out / "training.gif", real=real)
+        plot.frame_figure(snapshots[-1], model.data, out / "final.png", real=real)
+    if history.records:
+        plot.history_figure(history, out / "losses.png")
+
+
+def _summary(model, snapshots, out: Path) -> str:
+    lines = [f"trained {model.step} steps on {model.data!r}; results in {out}/"]
+    last = evaluate(model, snapshots[-1])
+    if "modes_covered" in last:
+        lines.append(f"  modes covered: {last['modes_covered']}/{len(model.data.means)}, "
+                     f"high-quality samples: {100 * last['high_quality']:.1f}%")
+    if "g_mean" in last:
+        lines.append(f"  G's samples: mean {last['g_mean']:.3f} (data {model.data.mean[0]:.3f}), "
+                     f"std {last['g_std']:.3f} (data {model.data.std[0]:.3f}), JSD {last['jsd']:.4f}")
+    lines.append("  pictures: " + ", ".join(sorted(p.name for p in out.glob("*.png")) + ["training.gif"]))
+    return "\n".join(lines)
