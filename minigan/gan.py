@@ -330,3 +330,10 @@ class GAN:
         self.opt_d.load_state_dict(state["opt_d"])
         self.step = int(state["step"])
         self.rng.bit_generator.state = state["rng"]
+
+    def __repr__(self) -> str:
+        """The two networks, their optimisers, the data, the settings and the steps taken."""
+        parts = {"G": self.G, "D": self.D, "opt_g": self.opt_g, "opt_d": self.opt_d,
+                 "data": self.data, "config": self.config, "step": self.step}
+        lines = (f"{name}={value!r}".replace("\n", "\n  ") for name, value in parts.items())
+        return "GAN(" + "".join("\n  " + line for line in lines) + "\n)"
