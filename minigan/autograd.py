@@ -24,6 +24,8 @@ from __future__ import annotations
 import contextlib
 import weakref
 
+import numpy as np  # host copies, for printing only
+
 from minigan import backend
 
 __all__ = ["Tensor", "Function", "no_grad", "is_grad_enabled", "grad"]
@@ -64,7 +66,9 @@ class Tensor:
     (a parameter, or an input under study). Only floating-point tensors can require one.
     Numbers, lists and host (NumPy) arrays are placed on the current backend; an array
     already on a GPU stays there.
-    Comparisons (<, <=, >, >=) return plain boolean arrays; ``==`` is identity.
+    Comparisons (<, <=, >, >=, ==, !=) are elementwise, as in NumPy and PyTorch, and return
+    plain boolean arrays (no graph: they have no gradient). A Tensor is still hashed by identity,
+    so the engine can keep Tensors in sets and dicts; use ``a is b`` to ask "the same tensor?".
     """
 
     __slots__ = ("data", "grad", "creator", "name", "_requires_grad", "__weakref__")
@@ -113,14 +117,23 @@ class Tensor:
         return f"tensor {self.name!r}" if self.name else f"a tensor of shape {self.shape}"
 
     def __repr__(self) -> str:
-        details = [f"shape={self.shape}", f"dtype={self.dtype}"]
+        """Like PyTorch: the values (abridged by NumPy when large), then what is not obvious:
+        ``tensor([[1., 2.]], dtype=float64, requires_grad=True, creator=Mul)``."""
+        prefix = "tensor("
+        values = np.array2string(backend.to_numpy(self.data), separator=", ", prefix=prefix)
+        details = [f"dtype={self.dtype}"]
         if self.name:
             details.insert(0, f"name={self.name!r}")
         if self.requires_grad:
             details.append("requires_grad=True")
         if self.creator is not None:
             details.append(f"creator={type(self.creator).__name__}")
-        return f"Tensor({', '.join(details)})"
+        return f"{prefix}{values}, {', '.join(details)})"
+
+    def requires_grad_(self, flag: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place and return the tensor (PyTorch's spelling)."""
+        self.requires_grad = flag
+        return self
 
     def item(self) -> float:
         """The value of a one-element tensor as a Python number."""
@@ -200,7 +213,16 @@ class Tensor:
     def __ge__(self, other):
         return self.data >= _raw(other)
 
-    __hash__ = object.__hash__
+    def __eq__(self, other):
+        return self.data == _raw(other)
+
+    def __ne__(self, other):
+        return self.data != _raw(other)
+
+    __hash__ = object.__hash__  # by identity: defining __eq__ would otherwise make Tensors unhashable
+
+    def __abs__(self):
+        return ops.abs(self)
 
     def sum(self, axis=None, keepdims: bool = False):
         return ops.sum(self, axis, keepdims)
@@ -217,6 +239,31 @@ class Tensor:
     @property
     def T(self):
         return ops.transpose(self)
+
+    # -- elementwise functions as methods, as in PyTorch: x.exp() is ops.exp(x)
+    def exp(self):
+        return ops.exp(self)
+
+    def log(self):
+        return ops.log(self)
+
+    def sqrt(self):
+        return ops.sqrt(self)
+
+    def abs(self):
+        return ops.abs(self)
+
+    def tanh(self):
+        return ops.tanh(self)
+
+    def sigmoid(self):
+        return ops.sigmoid(self)
+
+    def relu(self):
+        return ops.relu(self)
+
+    def clip(self, low: float, high: float):
+        return ops.clip(self, low, high)
 
 
 def _raw(value):

@@ -2,7 +2,7 @@
 
 ``save(path, state)`` takes a nested dict (what ``GAN.state_dict()`` returns, plus
 anything else a run wants to keep): every array in it is stored as an array of the
-.npz under its path ('generator/layers.0.weight', 'opt_d/buffers/m/3', ...), and
+.npz under its path ('generator/0.weight', 'opt_d/buffers/m/3', ...), and
 everything else (step, RNG state, config) as one JSON record, '__minigan__', with a
 format marker and version. ``load(path)`` gives the same nested dict back, with NumPy
 arrays, or refuses the file with a ``CheckpointError`` that says why.

@@ -404,3 +404,10 @@ class GAN:
         self.opt_d.load_state_dict(state["opt_d"])
         self.step, self.d_steps, self.g_steps = (int(state[name]) for name in COUNTERS)
         self.rng.bit_generator.state = state["rng"]
+
+    def __repr__(self) -> str:
+        """The two networks, their optimisers, the data, the settings and the steps taken."""
+        parts = {"G": self.G, "D": self.D, "opt_g": self.opt_g, "opt_d": self.opt_d,
+                 "data": self.data, "config": self.config, "step": self.step}
+        lines = (f"{name}={value!r}".replace("\n", "\n  ") for name, value in parts.items())
+        return "GAN(" + "".join("\n  " + line for line in lines) + "\n)"

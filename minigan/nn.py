@@ -45,10 +45,22 @@ class Module:
     def forward(self, *inputs):
         raise NotImplementedError
 
+    def _members(self):
+        """(name, value) for everything the module holds: its attributes, in the order set."""
+        return vars(self).items()
+
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         """(dotted name, parameter) pairs, in the order the attributes were set."""
-        for name, value in vars(self).items():
+        for name, value in self._members():
             yield from _named_parameters_of(value, prefix + name)
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """(name, sub-module) pairs for the modules directly inside this one."""
+        for name, value in self._members():
+            if isinstance(value, Module):
+                yield name, value
+            elif isinstance(value, (list, tuple)):
+                yield from ((f"{name}.{i}", item) for i, item in enumerate(value) if isinstance(item, Module))
 
     def parameters(self) -> list[Parameter]:
         return [p for _, p in self.named_parameters()]
@@ -56,6 +68,12 @@ class Module:
     def zero_grad(self) -> None:
         for p in self.parameters():
             p.grad = None
+
+    def requires_grad_(self, flag: bool = True) -> Module:
+        """Set ``requires_grad`` on every parameter and return the module (PyTorch's spelling)."""
+        for p in self.parameters():
+            p.requires_grad_(flag)
+        return self
 
     def state_dict(self) -> dict:
         """A copy of every parameter's array, by dotted name."""
@@ -88,7 +106,9 @@ class Module:
             p.data[...] = backend.asarray(state[name])
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        """The module's name, then its sub-modules one per line, nested (as PyTorch prints)."""
+        lines = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in self.named_children()]
+        return f"{type(self).__name__}(" + "".join("\n" + line for line in lines) + ("\n)" if lines else ")")
 
 
 @contextlib.contextmanager
@@ -150,8 +170,9 @@ class Linear(Module):
         self.out_features = validate.positive_int("Linear: out_features", out_features)
         self.name = name
         weight = validate.lookup(INITIALISERS, init, "initialiser")(self.in_features, self.out_features, rng)
-        self.weight = Parameter(backend.asarray(weight, dtype=dtype), name="weight")
-        self.bias = Parameter(backend.current().zeros(self.out_features, dtype=dtype), name="bias")
+        prefix = f"{name}." if name else ""  # so an error names 'G.0.weight', not just 'weight'
+        self.weight = Parameter(backend.asarray(weight, dtype=dtype), name=prefix + "weight")
+        self.bias = Parameter(backend.current().zeros(self.out_features, dtype=dtype), name=prefix + "bias")
 
     def forward(self, x: Tensor) -> Tensor:
         if not isinstance(x, Tensor):
@@ -219,7 +240,10 @@ ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "tanh": Tanh, "sigmoid": S
 
 
 class Sequential(Module):
-    """Modules applied one after another: y = f_n(... f_2(f_1(x)))."""
+    """Modules applied one after another: y = f_n(... f_2(f_1(x))).
+
+    Layers are named by position, as in PyTorch: layer i's parameters are 'i.weight' and
+    'i.bias', and ``mlp(..., name='G')`` names that layer 'G.i'."""
 
     def __init__(self, *layers: Module):
         self.layers = list(layers)
@@ -229,8 +253,8 @@ class Sequential(Module):
             x = layer(x)
         return x
 
-    def __repr__(self) -> str:
-        return "Sequential(" + ", ".join(map(repr, self.layers)) + ")"
+    def _members(self):
+        return ((str(i), layer) for i, layer in enumerate(self.layers))
 
 
 def mlp(sizes, *, activation: str = "leaky_relu", output_activation: str | None = None,

@@ -247,7 +247,10 @@ def matmul(a, b) -> Tensor:
 class Linear(Function):
     """The dense layer as one op: Y = X W + b, with X (batch, in), W (in, out), b (out,).
     gX = gY Wᵀ,  gW = Xᵀ gY,  gb = Σ_batch gY  (b was broadcast over the batch, so its
-    gradient is summed over it). Each is computed only if that input needs it."""
+    gradient is summed over it). Each is computed only if that input needs it.
+
+    It is the fused form of ``matmul(X, W) + b``: the same value and the same gradients
+    (tested), in one graph node instead of two, with the bias added in place."""
 
     def forward(self, x, w, b):
         y = x @ w
@@ -263,6 +266,7 @@ class Linear(Function):
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    """x @ weight + bias in one op (see ``Linear``)."""
     _check_aligned("linear", x, weight)
     if bias.shape != (weight.shape[1],):
         raise ValueError(f"linear: bias of shape {bias.shape} does not match weight of shape {weight.shape}")

@@ -103,6 +103,12 @@ class Optimizer:
             for own, array in zip(self.buffers[name], buffers[name], strict=True):
                 own[...] = backend.asarray(array)
 
+    def __repr__(self) -> str:
+        """Its settings, e.g. ``Adam(lr=0.0002, betas=(0.5, 0.999), eps=1e-08; 6 parameters)``."""
+        settings = ", ".join(f"{key}={tuple(value) if isinstance(value, list) else value}"
+                             for key, value in self.hyperparameters().items())
+        return f"{type(self).__name__}({settings}; {len(self.params)} parameters)"
+
 
 class SGD(Optimizer):
     """Stochastic gradient descent with (heavy-ball) momentum μ: v ← μ v + g; θ ← θ - η v."""

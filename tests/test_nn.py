@@ -87,7 +87,7 @@ def test_state_dict_round_trip_into_a_fresh_model():
 def test_state_dict_is_a_copy():
     model = nn.mlp([2, 3])
     state = model.state_dict()
-    state["layers.0.bias"][...] = 99
+    state["0.bias"][...] = 99
     assert not (model.parameters()[1].data == 99).any()
 
 
@@ -95,15 +95,15 @@ def test_load_state_dict_names_missing_extra_and_misshaped_entries():
     model = nn.mlp([2, 3, 1])
     state = model.state_dict()
     bad = dict(state)
-    del bad["layers.0.bias"]
-    bad["layers.9.weight"] = np.zeros(1, dtype=np.float32)
-    with pytest.raises(ValueError, match=r"missing entries \['layers.0.bias'\]; unexpected entries \['layers.9.weight'\]"):
+    del bad["0.bias"]
+    bad["9.weight"] = np.zeros(1, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"missing entries \['0.bias'\]; unexpected entries \['9.weight'\]"):
         model.load_state_dict(bad)
-    bad = dict(state, **{"layers.2.weight": np.zeros((4, 1), dtype=np.float32)})
-    with pytest.raises(ValueError, match=r"'layers.2.weight' has shape \(4, 1\), expected \(3, 1\)"):
+    bad = dict(state, **{"2.weight": np.zeros((4, 1), dtype=np.float32)})
+    with pytest.raises(ValueError, match=r"'2.weight' has shape \(4, 1\), expected \(3, 1\)"):
         model.load_state_dict(bad)
-    bad = dict(state, **{"layers.2.weight": np.zeros((3, 1))})
-    with pytest.raises(TypeError, match="'layers.2.weight' has dtype float64, expected float32"):
+    bad = dict(state, **{"2.weight": np.zeros((3, 1))})
+    with pytest.raises(TypeError, match="'2.weight' has dtype float64, expected float32"):
         model.load_state_dict(bad)
 
 
