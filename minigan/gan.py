@@ -116,9 +116,8 @@ def make_networks(data, latent_dim: int, hidden=128, depth: int = 2, generator_d
     images = getattr(data, "image_shape", None) is not None
     G = nn.mlp([latent_dim, *g_hidden, data.dim], activation="relu",
                output_activation="tanh" if images else None, dtype=dtype, rng=rng, name="G")
-    D = nn.mlp([data.dim, *d_hidden, 1], activation="leaky_relu", dtype=dtype, rng=rng, name="D")
-    if standardize:
-        D = nn.Sequential(nn.Standardize(data.mean, data.std, dtype=dtype), *D.layers)
+    D = nn.mlp([data.dim, *d_hidden, 1], activation="leaky_relu", dtype=dtype, rng=rng, name="D",
+               input_layer=nn.Standardize(data.mean, data.std, dtype=dtype) if standardize else None)
     return G, D
 
 

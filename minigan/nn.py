@@ -258,20 +258,23 @@ class Sequential(Module):
 
 
 def mlp(sizes, *, activation: str = "leaky_relu", output_activation: str | None = None,
-        init: str | None = None, dtype: str = "float32", rng=None, name: str = "mlp") -> Sequential:
+        init: str | None = None, dtype: str = "float32", rng=None, name: str = "mlp",
+        input_layer: Module | None = None) -> Sequential:
     """A multilayer perceptron: Linear layers of the given ``sizes`` with activations between.
 
     ``mlp([2, 128, 128, 1])`` is 2 -> 128 -> 128 -> 1. The output is left linear unless
     ``output_activation`` is given (e.g. 'tanh' for a generator of images in [-1, 1]).
-    Layers are named '<name>.<index>' so an error points at the right one. The default
-    initialiser is He for ReLU-family activations and Glorot otherwise.
+    Layers are named '<name>.<index>', the index of the layer in the Sequential (so layer
+    'G.2' owns G's parameters '2.weight' and '2.bias'), and an error points at the right one.
+    ``input_layer`` (e.g. a ``Standardize``) goes first and is counted in that numbering. The
+    default initialiser is He for ReLU-family activations and Glorot otherwise.
     """
     sizes = list(sizes)
     if len(sizes) < 2:
         raise ValueError(f"mlp needs at least an input and an output size, got {sizes}")
     hidden_activation = validate.lookup(ACTIVATIONS, activation, "activation")
     init = init or ("he" if activation in ("relu", "leaky_relu") else "glorot")
-    layers: list[Module] = []
+    layers: list[Module] = [] if input_layer is None else [input_layer]
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(Linear(n_in, n_out, init=init, dtype=dtype, rng=rng, name=f"{name}.{len(layers)}"))
         if i < len(sizes) - 2:

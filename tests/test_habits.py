@@ -86,6 +86,14 @@ def test_parameter_names_are_the_layer_names():
     assert list(G.state_dict()) == names
 
 
+def test_a_standardising_first_layer_is_counted_in_the_layer_names():
+    # make_networks(standardize=True) puts a Standardize in front of D's first Linear
+    _, D = gan.make_networks(data.make("grid"), latent_dim=2, hidden=4, standardize=True)
+    assert isinstance(D.layers[0], nn.Standardize)
+    for name, p in D.named_parameters():  # '1.weight' belongs to the layer named 'D.1'
+        assert p.name == f"D.{name}" == f"{D.layers[int(name.split('.')[0])].name}.{name.split('.')[1]}"
+
+
 # ----------------------------------------------------------------------------- methods
 
 
