@@ -16,8 +16,10 @@ the parameters in one flat array (``nn.FlatParameters``) and calls it once on th
 array, when every parameter has a gradient and the same step count t, which is every
 step of a GAN's training. The rule is elementwise and each of its operations rounds
 each element the same wherever the element is stored, so both ways give bit-identical
-parameters (tested); the fast way makes about 13 array operations per step instead of
-13 per parameter.
+parameters (tested), and the same numbers as before the flat buffer existed. Adam the
+fast way is 14 array operations per step (13 for the rule, one to gather the gradients)
+instead of 13 per parameter, and its intermediate results go to one work array instead
+of four new temporaries per call.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class Optimizer:
             self.flat_buffers = {name: backend.array_module(self.flat.data).zeros_like(self.flat.data)
                                  for name in self.buffer_names}
             self.buffers = {name: self.flat.split(flat) for name, flat in self.flat_buffers.items()}
+            self._work = backend.array_module(self.flat.data).empty_like(self.flat.data)
         else:
             self.buffers = {
                 name: [backend.array_module(p.data).zeros_like(p.data) for p in self.params]
@@ -81,15 +84,17 @@ class Optimizer:
         flat_gradient = self._flat_gradient()
         if flat_gradient is not None and len(set(self.steps)) == 1:
             self.steps = [self.steps[0] + 1] * len(self.params)
-            self._update(self.flat.data, flat_gradient, self.flat_buffers, self.steps[0])
+            self._update(self.flat.data, flat_gradient, self.flat_buffers, self.steps[0], self._work)
             return
         for i, p in enumerate(self.params):
             if p.grad is not None:
                 self.steps[i] += 1
-                self._update(p.data, p.grad.data, {name: b[i] for name, b in self.buffers.items()}, self.steps[i])
+                buffers = {name: b[i] for name, b in self.buffers.items()}
+                self._update(p.data, p.grad.data, buffers, self.steps[i], backend.array_module(p.data).empty_like(p.data))
 
-    def _update(self, theta, g, buffers: dict, t: int) -> None:
-        """The rule, in place on θ and the buffers, for arrays θ and g of any shape."""
+    def _update(self, theta, g, buffers: dict, t: int, work) -> None:
+        """The rule, in place on θ and the buffers, for arrays θ and g of any shape;
+        ``work`` is an array like θ for intermediate results (so no large temporaries are made)."""
         raise NotImplementedError
 
     def _flat_gradient(self):
@@ -211,11 +216,11 @@ class SGD(Optimizer):
         return {**super().check_hyperparameters(hyperparameters),
                 "momentum": validate.fraction("momentum", hyperparameters["momentum"])}
 
-    def _update(self, theta, g, buffers, t):
+    def _update(self, theta, g, buffers, t, work):
         velocity = buffers["velocity"]
         velocity *= self.momentum
         velocity += g
-        theta -= self.lr * velocity
+        theta -= backend.array_module(theta).multiply(velocity, self.lr, out=work)
 
 
 class Adam(Optimizer):
@@ -254,17 +259,18 @@ class Adam(Optimizer):
                 "betas": self.check_betas(hyperparameters["betas"]),
                 "eps": self.check_eps(hyperparameters["eps"])}
 
-    def _update(self, theta, g, buffers, t):
+    def _update(self, theta, g, buffers, t, work):
         beta1, beta2 = self.betas
         m, v = buffers["m"], buffers["v"]
-        m *= beta1
-        m += (1.0 - beta1) * g  # m: running mean of g
-        v *= beta2
-        v += (1.0 - beta2) * (g * g)  # v: running mean of g²
-        # θ -= η m̂ / (√v̂ + ε), with m̂ = m / (1 - β₁ᵗ) and √v̂ = √v / √(1 - β₂ᵗ),
-        # built up in place in one array (fewer full-size temporaries for large layers)
         xp = backend.array_module(theta)
-        step = xp.sqrt(v)
+        m *= beta1
+        m += xp.multiply(g, 1.0 - beta1, out=work)  # m: running mean of g
+        v *= beta2
+        work = xp.multiply(g, g, out=work)
+        work *= 1.0 - beta2
+        v += work  # v: running mean of g²
+        # θ -= η m̂ / (√v̂ + ε), with m̂ = m / (1 - β₁ᵗ) and √v̂ = √v / √(1 - β₂ᵗ)
+        step = xp.sqrt(v, out=work)
         step *= 1.0 / math.sqrt(1.0 - beta2**t)  # √v̂
         step += self.eps  # √v̂ + ε
         xp.divide(m, step, out=step)  # m / (√v̂ + ε)
