@@ -57,7 +57,7 @@ def _import_cupy() -> ModuleType:
     except ImportError as exc:
         raise BackendError(
             "backend 'cupy' needs CuPy, which is not installed "
-            "(install it with: pip install 'minigan[gpu]')"
+            "(install it with: pip install 'minigan[gpu-cuda12]', or 'minigan[gpu-cuda13]' for a CUDA 13 driver)"
         ) from exc
     try:
         n_devices = cupy.cuda.runtime.getDeviceCount()
