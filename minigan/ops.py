@@ -557,8 +557,8 @@ class LeakyReLU(Function):
 
     def backward(self, gy):
         (x,) = self.inputs
-        one, slope = x.dtype.type(1), x.dtype.type(self.slope)
-        return gy * Tensor(backend.array_module(x.data).where(x.data > 0, one, slope))
+        slope = x.dtype.type(self.slope)
+        return gy * Tensor((x.data > 0) * (1 - slope) + slope)  # 1 where x > 0, else slope
 
 
 def leaky_relu(x: Tensor, slope: float = 0.2) -> Tensor:
