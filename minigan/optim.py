@@ -231,9 +231,8 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, flat: bool = True):
         self.betas = self.check_betas(betas)
-        self.eps = validate.positive_number("eps", eps)
         super().__init__(params, lr, flat)
-        self.check_eps(self.eps)
+        self.eps = self.check_eps(eps)
 
     @staticmethod
     def check_betas(betas) -> tuple[float, float]:
