@@ -127,12 +127,17 @@ class Optimizer:
         return {"lr": self.lr}
 
     def state_dict(self) -> dict:
-        """{'type', 'hyperparameters', 'steps', 'buffers': {name: [array per parameter]}} (copies)."""
+        """{'type', 'hyperparameters', 'steps', 'buffers': {name: [array per parameter]}} (copies;
+        with the flat buffer, one copy per buffer name, split into per-parameter views)."""
+        if self.flat is not None:
+            buffers = {name: self.flat.split(flat.copy()) for name, flat in self.flat_buffers.items()}
+        else:
+            buffers = {name: [b.copy() for b in arrays] for name, arrays in self.buffers.items()}
         return {
             "type": type(self).__name__,
             "hyperparameters": self.hyperparameters(),
             "steps": list(self.steps),
-            "buffers": {name: [b.copy() for b in arrays] for name, arrays in self.buffers.items()},
+            "buffers": buffers,
         }
 
     def load_state_dict(self, state: dict) -> None:

@@ -322,3 +322,18 @@ def test_a_saved_sgd_state_with_momentum_out_of_range_or_negative_steps_is_refus
     state["steps"][1] = -3
     with pytest.raises(ValueError, match="step counts must be integers ≥ 0, got -3"):
         sgd.load_state_dict(state)
+
+
+@pytest.mark.parametrize("flat", [True, False])
+def test_a_saved_optimizer_state_is_a_snapshot_that_later_steps_leave_alone(flat):
+    model = nn.mlp([2, 3, 1])
+    opt = optim.Adam(model.parameters(), flat=flat)
+    for p in model.parameters():
+        p.grad = Tensor(np.ones(p.shape, dtype=p.dtype))
+    opt.step()
+    state = opt.state_dict()
+    saved = [b.copy() for b in state["buffers"]["m"]]
+    opt.step()
+    for a, b in zip(state["buffers"]["m"], saved, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert [b.shape for b in state["buffers"]["v"]] == [p.shape for p in model.parameters()]
