@@ -181,6 +181,12 @@ class Optimizer:
             for own, array in zip(self.buffers[name], buffers[name], strict=True):
                 own[...] = backend.asarray(array)  # in place: the views into the flat buffers stay views
 
+    def __repr__(self) -> str:
+        """Its settings, e.g. ``Adam(lr=0.0002, betas=(0.5, 0.999), eps=1e-08; 6 parameters)``."""
+        settings = ", ".join(f"{key}={tuple(value) if isinstance(value, list) else value}"
+                             for key, value in self.hyperparameters().items())
+        return f"{type(self).__name__}({settings}; {len(self.params)} parameters)"
+
 
 def _distinct_parameters(who: str, params) -> list:
     """The parameters as a list, each a Parameter and none given twice (it would be updated twice)."""
@@ -197,12 +203,6 @@ def _distinct_parameters(who: str, params) -> list:
                              "(it would be updated twice per step)")
         seen[id(p)] = i
     return params
-
-    def __repr__(self) -> str:
-        """Its settings, e.g. ``Adam(lr=0.0002, betas=(0.5, 0.999), eps=1e-08; 6 parameters)``."""
-        settings = ", ".join(f"{key}={tuple(value) if isinstance(value, list) else value}"
-                             for key, value in self.hyperparameters().items())
-        return f"{type(self).__name__}({settings}; {len(self.params)} parameters)"
 
 
 class SGD(Optimizer):
