@@ -9,6 +9,13 @@ and the gradient norms of D and G, each read back as a Python float).
     python benchmarks/gan_step.py            # print the table
     python benchmarks/gan_step.py --write    # and put it into benchmarks/RESULTS.md
     python benchmarks/gan_step.py --gpu      # CuPy against PyTorch CUDA (says so and stops without a GPU)
+    python benchmarks/gan_step.py --configs toy mnist --conditions "loaded by other jobs"
+
+For each configuration it also reports minigan's array calls per step (counted with
+``minigan.backend.counting``: on CuPy each is a kernel launch) and read-backs per step,
+and the overhead share: the step's time minus the time of the same matrix products
+alone (the very arrays of one step, multiplied again in a loop, timed in the same
+rounds as the step), as a percentage of the step.
 
 Every step reads its logged numbers back as Python floats, which waits for the GPU,
 so per-step times on the GPU are complete, not just the time to queue the work.
@@ -24,9 +31,10 @@ from _common import benchmark_parser, machine, publish, summary, time_per_call
 
 THREADS = 2
 CONFIGS = {
-    # name: (G sizes, D sizes, batch, images?)
-    "toy (ring)": ([2, 128, 128, 2], [2, 128, 128, 1], 256, False),
-    "MNIST-size MLP": ([100, 256, 512, 784], [784, 512, 256, 1], 128, True),
+    # key: (name, G sizes, D sizes, batch, images?, steps per timing)
+    "toy": ("toy (ring)", [2, 128, 128, 2], [2, 128, 128, 1], 256, False, 100),
+    "mnist": ("MNIST-size MLP", [100, 256, 512, 784], [784, 512, 256, 1], 128, True, 40),
+    "large": ("large: width 1024, batch 1024", [128, 1024, 1024, 1024], [1024, 1024, 1024, 1], 1024, True, 4),
 }
 
 
@@ -50,6 +58,48 @@ def minigan_step(g_sizes, d_sizes, batch, images):
                            lr_g=2e-4, lr_d=2e-4)
     model = gan.GAN(G, D, real_data(g_sizes, images), config)
     return model.train_step
+
+
+def array_calls(g_sizes, d_sizes, batch, images) -> tuple[float, float]:
+    """(array operations, read-backs) per training step of minigan, counted over two steps."""
+    from minigan import backend
+
+    with backend.counting() as tally:
+        step = minigan_step(g_sizes, d_sizes, batch, images)
+        step()  # the first step makes the optimisers' state
+        tally.reset()
+        step()
+        step()
+    return tally.total / 2, tally.readbacks / 2
+
+
+def matrix_products_of(step):
+    """A function that redoes, on NumPy alone, every matrix product of one call of ``step``
+    (the same arrays, so the same shapes and memory layouts)."""
+    from minigan import ops
+
+    products = []
+    originals = ops.MatMul.forward, ops.Linear.forward
+
+    def matmul_forward(self, a, b):
+        products.append((a, b))
+        return originals[0](self, a, b)
+
+    def linear_forward(self, x, w, b):
+        products.append((x, w))
+        return originals[1](self, x, w, b)
+
+    ops.MatMul.forward, ops.Linear.forward = matmul_forward, linear_forward
+    try:
+        step()
+    finally:
+        ops.MatMul.forward, ops.Linear.forward = originals
+
+    def redo():
+        for a, b in products:
+            a @ b
+
+    return redo
 
 
 def torch_step(g_sizes, d_sizes, batch, images, device="cpu"):
@@ -125,6 +175,9 @@ def main():
     parser = benchmark_parser(__doc__)
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--gpu", action="store_true", help="CuPy against PyTorch CUDA instead of the CPU")
+    parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
+    parser.add_argument("--threads", type=int, default=THREADS, help="BLAS threads for both (default 2)")
+    parser.add_argument("--conditions", default="", help="how the machine was, e.g. 'loaded by other jobs'")
     args = parser.parse_args()
 
     import threadpoolctl
@@ -133,43 +186,67 @@ def main():
     from minigan import backend
 
     section, device = ("gan_step_gpu", "cuda") if args.gpu else ("gan_step", "cpu")
+    command = ("python benchmarks/gan_step.py" + (" --gpu" if args.gpu else "")
+               + (f" --configs {' '.join(args.configs)}" if args.configs != list(CONFIGS) else "")
+               + (f" --threads {args.threads}" if args.threads != THREADS else "")
+               + (f' --conditions "{args.conditions}"' if args.conditions else "") + " --write")
     if args.gpu:
         reason = gpu_unavailable()
         if reason:
-            message = f"GPU comparison skipped: {reason}. Command: `python benchmarks/gan_step.py --gpu --write`."
-            publish(section, message, args.write)
+            publish(section, f"GPU comparison skipped: {reason}. Command: `{command}`.", args.write)
             return
         backend.use("cupy")
-        where = f"GPU: {torch.cuda.get_device_name(0)}; CuPy against PyTorch CUDA."
+        where = f"Device: {torch.cuda.get_device_name(0)}; CuPy against PyTorch CUDA."
     else:
-        torch.set_num_threads(THREADS)
-        where = (f"Threads: {THREADS} for both (torch.set_num_threads, threadpoolctl for NumPy's BLAS).")
+        torch.set_num_threads(args.threads)
+        where = (f"Device: the CPU. Threads: {args.threads} for both (torch.set_num_threads, threadpoolctl for "
+                 "NumPy's BLAS).")
     rows = []
-    with threadpoolctl.threadpool_limits(THREADS):
-        for name, (g_sizes, d_sizes, batch, images) in CONFIGS.items():
-            steps = {"minigan": minigan_step(g_sizes, d_sizes, batch, images),
-                     "PyTorch": torch_step(g_sizes, d_sizes, batch, images, device)}
-            calls = 100 if not images else 40
+    with threadpoolctl.threadpool_limits(args.threads):
+        for key in args.configs:
+            name, g_sizes, d_sizes, batch, images, calls = CONFIGS[key]
+            counted = array_calls(g_sizes, d_sizes, batch, images) if not args.gpu else None
+            ours = minigan_step(g_sizes, d_sizes, batch, images)
+            steps = {"minigan": ours, "PyTorch": torch_step(g_sizes, d_sizes, batch, images, device)}
+            if not args.gpu:
+                steps["products"] = matrix_products_of(ours)
             timings = {side: [] for side in steps}
             for fn in steps.values():
-                time_per_call(fn, calls=calls // 2, repeats=1)  # warm-up
-            for _ in range(args.repeats):  # interleaved, so drift in the machine hits both alike
+                time_per_call(fn, calls=max(1, calls // 2), repeats=1)  # warm-up
+            for _ in range(args.repeats):  # interleaved, so drift in the machine hits all alike
                 for side, fn in steps.items():
                     timings[side] += time_per_call(fn, calls=calls, repeats=1)
-            ours, theirs = summary(timings["minigan"]), summary(timings["PyTorch"])
-            rows.append(f"| {name} | {ours[0]:.3f} ({ours[1]:.3f}–{ours[2]:.3f}) "
-                        f"| {theirs[0]:.3f} ({theirs[1]:.3f}–{theirs[2]:.3f}) | {ours[0] / theirs[0]:.2f}× |")
+            mine, theirs = summary(timings["minigan"]), summary(timings["PyTorch"])
+            row = (f"| {name} | {mine[0]:.3f} ({mine[1]:.3f}–{mine[2]:.3f}) "
+                   f"| {theirs[0]:.3f} ({theirs[1]:.3f}–{theirs[2]:.3f}) | {mine[0] / theirs[0]:.2f}× |")
+            if not args.gpu:
+                # per round: (step - products) / step, then the median: drift cancels within a round
+                shares = [(s - p) / s for s, p in zip(timings["minigan"], timings["products"], strict=True)]
+                row += (f" {summary(timings['products'])[0]:.3f} | {100 * summary(shares, 1.0)[0]:.0f}% "
+                        f"| {counted[0]:.0f} | {counted[1]:.0f} |")
+            rows.append(row)
             print(rows[-1], flush=True)
 
+    header = "| configuration | minigan ms/step | PyTorch ms/step | minigan / PyTorch |"
+    rule = "|---|---|---|---|"
+    if not args.gpu:
+        header += " its matrix products alone, ms | overhead share | array calls per step | read-backs per step |"
+        rule += "---|---|---|---|"
     table = "\n".join([
-        f"Machine: {machine()}; PyTorch {torch.__version__}. {where}",
+        f"Machine: {machine()}; PyTorch {torch.__version__}. {where}"
+        + (f" Conditions: {args.conditions}." if args.conditions else ""),
         f"Median milliseconds per full training step (D-step + G-step) over {args.repeats} interleaved "
-        f"repeats, (min–max) across repeats. Command: `python benchmarks/gan_step.py{' --gpu' if args.gpu else ''} --write`.",
+        f"repeats, (min–max) across repeats. Command: `{command}`.",
         "",
-        "| configuration | minigan ms/step | PyTorch ms/step | minigan / PyTorch |",
-        "|---|---|---|---|",
+        header,
+        rule,
         *rows,
     ])
+    if not args.gpu:
+        table += ("\n\nOverhead share: per round, (step time - time of the same matrix products alone) / step "
+                  "time, median over the rounds. Array calls and read-backs: counted with "
+                  "`minigan.backend.counting()` (each array call would be one kernel launch on CuPy, each "
+                  "read-back one wait for the GPU).")
     publish(section, table, args.write)
 
 

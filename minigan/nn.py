@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import weakref
 from typing import Iterator
 
 import numpy as np
@@ -22,7 +23,7 @@ from minigan.autograd import Tensor
 from minigan.rng import resolve
 
 __all__ = [
-    "Parameter", "Module", "frozen", "Linear", "Sequential", "Standardize", "ReLU", "LeakyReLU", "Tanh", "Sigmoid",
+    "Parameter", "FlatParameters", "Module", "frozen", "Linear", "Sequential", "Standardize", "ReLU", "LeakyReLU", "Tanh", "Sigmoid",
     "glorot_uniform", "he_normal", "INITIALISERS", "ACTIVATIONS", "mlp",
 ]
 
@@ -34,6 +35,60 @@ class Parameter(Tensor):
 
     def __init__(self, data, name: str | None = None):
         super().__init__(data, requires_grad=True, name=name)
+
+
+class FlatParameters:
+    """Parameters kept in one flat array: each Parameter's ``data`` becomes a view into ``data``.
+
+    A network's parameters are then one array as far as an optimiser is concerned: an
+    update rule applied once to the flat array does, element for element, what it would
+    do applied to each parameter in turn, in a handful of array operations instead of a
+    handful per parameter; a norm or a finiteness check of the whole network is one
+    reduction. The parameters keep their shapes and names; only where they live changes.
+    ``data`` is the flat array; ``gradient()`` gathers the parameters' gradients into
+    one flat array of the same layout.
+    """
+
+    def __init__(self, params):
+        self.params = list(params)
+        first = self.params[0].data
+        xp = backend.array_module(first)
+        self.data = xp.empty(sum(p.size for p in self.params), dtype=first.dtype)
+        self.views = self.split(self.data)
+        for p, view in zip(self.params, self.views, strict=True):
+            view[...] = p.data
+            p.data = view
+        self._gradient = xp.empty_like(self.data)
+        self._gathered: list = []  # weak references to the gradients last copied into _gradient
+
+    @staticmethod
+    def possible(params) -> bool:
+        """True if the parameters can share one flat array: one backend, one dtype."""
+        return bool(params) and len({(type(p.data), p.dtype) for p in params}) == 1
+
+    def split(self, flat) -> list:
+        """Views of a flat array shaped like each parameter, in order."""
+        views, start = [], 0
+        for p in self.params:
+            views.append(flat[start:start + p.size].reshape(p.shape))
+            start += p.size
+        return views
+
+    def intact(self) -> bool:
+        """True while every parameter still lives in ``data`` (nobody replaced a ``p.data``)."""
+        return all(p.data is view for p, view in zip(self.params, self.views, strict=True))
+
+    def gradient(self):
+        """Every parameter's gradient in one flat array laid out like ``data``, or None if a
+        parameter has no gradient. Gathered once per backward pass (one copy), then reused."""
+        grads = [p.grad for p in self.params]
+        if any(g is None for g in grads):
+            return None
+        if len(self._gathered) != len(grads) or any(r() is not g for r, g in zip(self._gathered, grads)):
+            xp = backend.array_module(self.data)
+            xp.concatenate([g.data.reshape(-1) for g in grads], out=self._gradient)
+            self._gathered = [weakref.ref(g) for g in grads]
+        return self._gradient
 
 
 class Module:

@@ -501,16 +501,25 @@ def tanh(x: Tensor) -> Tensor:
     return Tanh()(x)
 
 
+def _exp_minus_abs(x):
+    """e = exp(-|x|) ≤ 1: never overflows; sigmoid and softplus are both built from it."""
+    xp = backend.array_module(x)
+    return xp.exp(-xp.abs(x))
+
+
 class Sigmoid(Function):
     """y = σ(x) = 1 / (1 + e⁻ˣ);  gx = gy * y * (1 - y).
 
     Computed from e = exp(-|x|) ≤ 1, which never overflows: σ(x) = 1 / (1 + e) for x ≥ 0
-    and e / (1 + e) for x < 0 (the same value, rearranged), exact even at x = ±1000."""
+    and e / (1 + e) for x < 0 (the same value, rearranged), exact even at x = ±1000.
+    A caller that already has e for this x (softplus's backward) passes it in."""
+
+    def __init__(self, exp_minus_abs=None):
+        self.exp_minus_abs = exp_minus_abs
 
     def forward(self, x):
-        xp = backend.array_module(x)
-        e = xp.exp(-xp.abs(x))
-        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        e = _exp_minus_abs(x) if self.exp_minus_abs is None else self.exp_minus_abs
+        return backend.array_module(x).where(x >= 0, 1, e) / (1 + e)
 
     def backward(self, gy):
         y = self.output
@@ -562,11 +571,12 @@ class Softplus(Function):
     full precision for any x (ln(1 + eˣ) itself gives inf above x ≈ 710);  gx = gy * σ(x)."""
 
     def forward(self, x):
+        self.exp_minus_abs = _exp_minus_abs(x)  # kept: the backward's σ(x) is built from it too
         xp = backend.array_module(x)
-        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+        return xp.maximum(x, 0) + xp.log1p(self.exp_minus_abs)
 
     def backward(self, gy):
-        return gy * sigmoid(self.inputs[0])
+        return gy * Sigmoid(self.exp_minus_abs)(self.inputs[0])
 
 
 def softplus(x: Tensor) -> Tensor:

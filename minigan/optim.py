@@ -9,14 +9,26 @@ Updates are made in place on the parameters' arrays, outside the graph. Paramete
 whose ``grad`` is None (not reached by the last backward) are left as they are.
 ``state_dict()`` / ``load_state_dict()`` save and restore everything a resumed run
 needs to continue exactly as if it had never stopped.
+
+Each rule is written once, as ``_update(theta, g, buffers, t)`` on arrays, and used two
+ways. The plain way calls it once per parameter. The fast way (the default) keeps all
+the parameters in one flat array (``nn.FlatParameters``) and calls it once on the whole
+array, when every parameter has a gradient and the same step count t, which is every
+step of a GAN's training. The rule is elementwise and each of its operations rounds
+each element the same wherever the element is stored, so both ways give bit-identical
+parameters (tested), and the same numbers as before the flat buffer existed. Adam the
+fast way is 14 array operations per step (13 for the rule, one to gather the gradients)
+instead of 13 per parameter, and its intermediate results go to one work array instead
+of four new temporaries per call.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 
 from minigan import backend, validate
-from minigan.nn import Parameter
+from minigan.nn import FlatParameters, Parameter
 
 __all__ = ["Optimizer", "SGD", "Adam", "GAN_BETAS"]
 
@@ -26,62 +38,128 @@ two players overshoot each other (Radford et al. 2016, DCGAN). minigan.gan uses 
 
 
 class Optimizer:
-    """Base class: holds the parameters, clears their gradients, saves its state."""
+    """Base class: holds the parameters, clears their gradients, saves its state.
+
+    ``flat=False`` keeps every parameter's array where it is and updates them one by one.
+    """
 
     buffer_names: tuple[str, ...] = ()  # per-parameter arrays kept between steps
 
-    def __init__(self, params, lr: float):
-        self.params = list(params)
-        if not self.params:
-            raise ValueError(f"{type(self).__name__} got no parameters to optimise")
-        for i, p in enumerate(self.params):
-            if not isinstance(p, Parameter):
-                raise TypeError(f"{type(self).__name__}: item {i} is a {type(p).__name__}, not a Parameter")
-        self.lr = validate.positive_number("lr", lr)
+    def __init__(self, params, lr: float, flat: bool = True):
+        self.params = _distinct_parameters(type(self).__name__, params)
+        self.lr = self.check_lr(lr)
         self.steps = [0] * len(self.params)  # updates each parameter has had (t in Adam's bias correction)
-        self.buffers = {
-            name: [backend.array_module(p.data).zeros_like(p.data) for p in self.params]
-            for name in self.buffer_names
-        }
+        self.flat = FlatParameters(self.params) if flat and FlatParameters.possible(self.params) else None
+        if self.flat is not None:  # each parameter's buffer a view into one flat buffer, like its data
+            self.flat_buffers = {name: backend.array_module(self.flat.data).zeros_like(self.flat.data)
+                                 for name in self.buffer_names}
+            self.buffers = {name: self.flat.split(flat) for name, flat in self.flat_buffers.items()}
+            self._work = backend.array_module(self.flat.data).empty_like(self.flat.data)
+        else:
+            self.buffers = {
+                name: [backend.array_module(p.data).zeros_like(p.data) for p in self.params]
+                for name in self.buffer_names
+            }
+
+    def check_lr(self, lr) -> float:
+        """η as a float: positive, finite, and finite in the parameters' dtype (1e39 is inf in float32)."""
+        lr = validate.positive_number("lr", lr)
+        for p in self.params:
+            largest = float(backend.array_module(p.data).finfo(p.dtype).max)
+            if lr > largest:
+                raise ValueError(f"lr = {lr} overflows the parameters' dtype {p.dtype} (largest {largest:.3g})")
+        return lr
+
+    def check_hyperparameters(self, hyperparameters: dict) -> dict:
+        """The hyperparameters, each checked (a subclass checks its own too), or a ValueError."""
+        return {"lr": self.check_lr(hyperparameters["lr"])}
 
     def zero_grad(self) -> None:
         for p in self.params:
             p.grad = None
 
     def step(self) -> None:
-        """Update every parameter that has a gradient."""
+        """Update every parameter that has a gradient: all at once through the flat buffer
+        when they all have one and share one step count, else one by one."""
+        flat_gradient = self._flat_gradient()
+        if flat_gradient is not None and len(set(self.steps)) == 1:
+            self.steps = [self.steps[0] + 1] * len(self.params)
+            self._update(self.flat.data, flat_gradient, self.flat_buffers, self.steps[0], self._work)
+            return
         for i, p in enumerate(self.params):
             if p.grad is not None:
                 self.steps[i] += 1
-                self._update(i, p.data, p.grad.data)
+                buffers = {name: b[i] for name, b in self.buffers.items()}
+                self._update(p.data, p.grad.data, buffers, self.steps[i], backend.array_module(p.data).empty_like(p.data))
 
-    def _update(self, i: int, theta, g) -> None:
+    def _update(self, theta, g, buffers: dict, t: int, work) -> None:
+        """The rule, in place on θ and the buffers, for arrays θ and g of any shape;
+        ``work`` is an array like θ for intermediate results (so no large temporaries are made)."""
         raise NotImplementedError
+
+    def _flat_gradient(self):
+        """All gradients in one flat array, or None (no flat buffer, or a parameter without a gradient)."""
+        if self.flat is None or not self.flat.intact():
+            return None
+        return self.flat.gradient()
+
+    def grad_norm(self):
+        """‖∇θ‖₂ over every parameter that has a gradient, as a one-element array on the
+        backend (not yet read back: ``float(...)`` does that). One reduction with the flat buffer."""
+        flat_gradient = self._flat_gradient()
+        if flat_gradient is not None:
+            xp = backend.array_module(flat_gradient)
+            return xp.sqrt(xp.vdot(flat_gradient, flat_gradient))
+        grads = [p.grad.data for p in self.params if p.grad is not None]
+        xp = backend.array_module(self.params[0].data)
+        if not grads:
+            return xp.zeros((), dtype=self.params[0].dtype)
+        return xp.sqrt(sum(xp.vdot(g, g) for g in grads))
+
+    def all_finite(self):
+        """True (as a one-element boolean array, not yet read back) if every parameter is finite."""
+        if self.flat is not None and self.flat.intact():
+            return backend.array_module(self.flat.data).isfinite(self.flat.data).all()
+        xp = backend.array_module(self.params[0].data)
+        return xp.all(xp.stack([xp.isfinite(p.data).all() for p in self.params]))
 
     def hyperparameters(self) -> dict:
         return {"lr": self.lr}
 
     def state_dict(self) -> dict:
-        """{'type', 'hyperparameters', 'steps', 'buffers': {name: [array per parameter]}} (copies)."""
+        """{'type', 'hyperparameters', 'steps', 'buffers': {name: [array per parameter]}} (copies;
+        with the flat buffer, one copy per buffer name, split into per-parameter views)."""
+        if self.flat is not None:
+            buffers = {name: self.flat.split(flat.copy()) for name, flat in self.flat_buffers.items()}
+        else:
+            buffers = {name: [b.copy() for b in arrays] for name, arrays in self.buffers.items()}
         return {
             "type": type(self).__name__,
             "hyperparameters": self.hyperparameters(),
             "steps": list(self.steps),
-            "buffers": {name: [b.copy() for b in arrays] for name, arrays in self.buffers.items()},
+            "buffers": buffers,
         }
 
     def load_state_dict(self, state: dict) -> None:
         """Continue from a saved state: buffers, step counts, and the saved hyperparameters,
-        which replace the current ones (a resumed run keeps the settings it ran with)."""
+        which replace the current ones (a resumed run keeps the settings it ran with).
+        Everything is checked before anything changes."""
         name_of_self = type(self).__name__
         if state.get("type") != name_of_self:
             raise ValueError(f"optimiser state is for {state.get('type')!r}, not {name_of_self!r}")
         unknown = sorted(set(state["hyperparameters"]) - set(self.hyperparameters()))
-        if unknown:
-            raise ValueError(f"{name_of_self} state has unknown hyperparameters {unknown}")
-        if len(state["steps"]) != len(self.params):
-            raise ValueError(f"{name_of_self} state counts steps for {len(state['steps'])} parameters, "
+        missing = sorted(set(self.hyperparameters()) - set(state["hyperparameters"]))
+        if unknown or missing:
+            raise ValueError(f"{name_of_self} state has unknown hyperparameters {unknown}" if unknown
+                             else f"{name_of_self} state lacks hyperparameters {missing}")
+        hyperparameters = self.check_hyperparameters(state["hyperparameters"])
+        steps = state["steps"]
+        if len(steps) != len(self.params):
+            raise ValueError(f"{name_of_self} state counts steps for {len(steps)} parameters, "
                              f"not {len(self.params)}")
+        for t in steps:
+            if isinstance(t, bool) or not isinstance(t, numbers.Integral) or t < 0:
+                raise ValueError(f"{name_of_self} state: step counts must be integers ≥ 0, got {t!r}")
         buffers = state["buffers"]
         for name in self.buffer_names:
             saved = buffers.get(name)
@@ -96,12 +174,12 @@ class Optimizer:
                         f"{name_of_self} state: {name}[{i}] is {array.dtype} of shape {tuple(array.shape)}, "
                         f"expected {p.dtype} of shape {p.shape}"
                     )
-        for key, value in state["hyperparameters"].items():
-            setattr(self, key, tuple(value) if isinstance(value, (list, tuple)) else value)
-        self.steps = [int(t) for t in state["steps"]]
+        for key, value in hyperparameters.items():
+            setattr(self, key, value)
+        self.steps = [int(t) for t in steps]
         for name in self.buffer_names:
             for own, array in zip(self.buffers[name], buffers[name], strict=True):
-                own[...] = backend.asarray(array)
+                own[...] = backend.asarray(array)  # in place: the views into the flat buffers stay views
 
     def __repr__(self) -> str:
         """Its settings, e.g. ``Adam(lr=0.0002, betas=(0.5, 0.999), eps=1e-08; 6 parameters)``."""
@@ -110,23 +188,44 @@ class Optimizer:
         return f"{type(self).__name__}({settings}; {len(self.params)} parameters)"
 
 
+def _distinct_parameters(who: str, params) -> list:
+    """The parameters as a list, each a Parameter and none given twice (it would be updated twice)."""
+    params = list(params)
+    if not params:
+        raise ValueError(f"{who} got no parameters to optimise")
+    seen = {}
+    for i, p in enumerate(params):
+        if not isinstance(p, Parameter):
+            raise TypeError(f"{who}: item {i} is a {type(p).__name__}, not a Parameter")
+        if id(p) in seen:
+            label = f" {p.name!r}" if p.name else ""
+            raise ValueError(f"{who}: items {seen[id(p)]} and {i} are the same parameter{label} "
+                             "(it would be updated twice per step)")
+        seen[id(p)] = i
+    return params
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent with (heavy-ball) momentum μ: v ← μ v + g; θ ← θ - η v."""
 
     buffer_names = ("velocity",)
 
-    def __init__(self, params, lr: float = 0.01, momentum: float = 0.0):
+    def __init__(self, params, lr: float = 0.01, momentum: float = 0.0, flat: bool = True):
         self.momentum = validate.fraction("momentum", momentum)
-        super().__init__(params, lr)
+        super().__init__(params, lr, flat)
 
     def hyperparameters(self) -> dict:
         return {"lr": self.lr, "momentum": self.momentum}
 
-    def _update(self, i, theta, g):
-        velocity = self.buffers["velocity"][i]
+    def check_hyperparameters(self, hyperparameters: dict) -> dict:
+        return {**super().check_hyperparameters(hyperparameters),
+                "momentum": validate.fraction("momentum", hyperparameters["momentum"])}
+
+    def _update(self, theta, g, buffers, t, work):
+        velocity = buffers["velocity"]
         velocity *= self.momentum
         velocity += g
-        theta -= self.lr * velocity
+        theta -= backend.array_module(theta).multiply(velocity, self.lr, out=work)
 
 
 class Adam(Optimizer):
@@ -135,10 +234,10 @@ class Adam(Optimizer):
 
     buffer_names = ("m", "v")
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8):
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, flat: bool = True):
         self.betas = self.check_betas(betas)
-        self.eps = validate.positive_number("eps", eps)
-        super().__init__(params, lr)
+        super().__init__(params, lr, flat)
+        self.eps = self.check_eps(eps)
 
     @staticmethod
     def check_betas(betas) -> tuple[float, float]:
@@ -147,22 +246,37 @@ class Adam(Optimizer):
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
         return validate.fraction("beta1", betas[0]), validate.fraction("beta2", betas[1])
 
+    def check_eps(self, eps) -> float:
+        """ε as a float: positive, finite, and not rounded to 0 in the parameters' dtype
+        (1e-50 is 0 in float32, and then a parameter whose gradient is 0 gets 0/0)."""
+        eps = validate.positive_number("eps", eps)
+        for p in self.params:
+            if p.data.dtype.type(eps) == 0:
+                raise ValueError(f"eps = {eps} is 0 in the parameters' dtype {p.dtype}")
+        return eps
+
     def hyperparameters(self) -> dict:
         return {"lr": self.lr, "betas": list(self.betas), "eps": self.eps}
 
-    def _update(self, i, theta, g):
+    def check_hyperparameters(self, hyperparameters: dict) -> dict:
+        return {**super().check_hyperparameters(hyperparameters),
+                "betas": self.check_betas(hyperparameters["betas"]),
+                "eps": self.check_eps(hyperparameters["eps"])}
+
+    def _update(self, theta, g, buffers, t, work):
         beta1, beta2 = self.betas
-        m, v = self.buffers["m"][i], self.buffers["v"][i]
+        m, v = buffers["m"], buffers["v"]
+        xp = backend.array_module(theta)
         m *= beta1
-        m += (1.0 - beta1) * g  # m: running mean of g
+        m += xp.multiply(g, 1.0 - beta1, out=work)  # m: running mean of g
         v *= beta2
-        v += (1.0 - beta2) * (g * g)  # v: running mean of g²
-        # θ -= η m̂ / (√v̂ + ε), with m̂ = m / (1 - β₁ᵗ) and √v̂ = √v / √(1 - β₂ᵗ),
-        # built up in place in one array (fewer full-size temporaries for large layers)
-        t = self.steps[i]
-        step = backend.array_module(theta).sqrt(v)
+        work = xp.multiply(g, g, out=work)
+        work *= 1.0 - beta2
+        v += work  # v: running mean of g²
+        # θ -= η m̂ / (√v̂ + ε), with m̂ = m / (1 - β₁ᵗ) and √v̂ = √v / √(1 - β₂ᵗ)
+        step = xp.sqrt(v, out=work)
         step *= 1.0 / math.sqrt(1.0 - beta2**t)  # √v̂
         step += self.eps  # √v̂ + ε
-        backend.array_module(theta).divide(m, step, out=step)  # m / (√v̂ + ε)
+        xp.divide(m, step, out=step)  # m / (√v̂ + ε)
         step *= self.lr / (1.0 - beta1**t)  # η m̂ / (√v̂ + ε)
         theta -= step

@@ -185,3 +185,155 @@ def test_optimizer_state_with_unknown_settings_or_other_dtypes_is_refused():
     state["buffers"]["m"][0] = state["buffers"]["m"][0].astype(np.float64)
     with pytest.raises(ValueError, match=r"m\[0\] is float64 of shape \(2, 3\), expected float32"):
         adam.load_state_dict(state)
+
+
+# ----------------------------------------------------------------------------- the flat buffer
+
+
+def _train_twice(make_opt, steps=15):
+    """The same model trained once with the flat buffer and once parameter by parameter."""
+    models = []
+    for flat in (True, False):
+        minigan.seed(3)
+        x, y = _xor_blobs(64, minigan.rng.generator())
+        model = nn.mlp([2, 16, 8, 1])
+        opt = make_opt(model.parameters(), flat)
+        assert (opt.flat is not None) == flat
+        _train(model, opt, x, y, steps)
+        models.append((model, opt))
+    return models
+
+
+@pytest.mark.parametrize("make_opt", [
+    lambda params, flat: optim.Adam(params, lr=0.01, betas=optim.GAN_BETAS, flat=flat),
+    lambda params, flat: optim.SGD(params, lr=0.05, momentum=0.9, flat=flat),
+], ids=["Adam", "SGD"])
+def test_the_flat_buffer_update_is_bit_identical_to_updating_each_parameter(make_opt):
+    # The rule is elementwise, and +, -, *, / and √ round each element correctly (IEEE 754)
+    # wherever it is stored, so one call on the flat array equals one call per parameter exactly.
+    (flat_model, flat_opt), (plain_model, plain_opt) = _train_twice(make_opt)
+    for a, b in zip(flat_model.parameters(), plain_model.parameters(), strict=True):
+        assert np.shares_memory(a.data, flat_opt.flat.data)  # the flat path really ran on views
+        np.testing.assert_array_equal(a.data, b.data)
+    for name in flat_opt.buffer_names:
+        for a, b in zip(flat_opt.buffers[name], plain_opt.buffers[name], strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert flat_opt.steps == plain_opt.steps == [15] * 6
+
+
+def test_an_optimizer_state_saved_one_way_resumes_the_other_way_exactly():
+    minigan.seed(0)
+    x, y = _xor_blobs(64, minigan.rng.generator())
+    minigan.seed(1)
+    straight = nn.mlp([2, 8, 1])
+    straight_opt = optim.Adam(straight.parameters(), lr=0.01, flat=True)
+    _train(straight, straight_opt, x, y, 20)
+
+    minigan.seed(1)
+    first = nn.mlp([2, 8, 1])
+    first_opt = optim.Adam(first.parameters(), lr=0.01, flat=False)
+    _train(first, first_opt, x, y, 10)
+    resumed = nn.mlp([2, 8, 1])
+    resumed_opt = optim.Adam(resumed.parameters(), lr=0.01, flat=True)
+    resumed.load_state_dict(first.state_dict())
+    resumed_opt.load_state_dict(first_opt.state_dict())
+    _train(resumed, resumed_opt, x, y, 10)
+    for a, b in zip(straight.parameters(), resumed.parameters(), strict=True):
+        np.testing.assert_array_equal(a.data, b.data)
+
+
+def test_grad_norm_is_the_norm_of_all_gradients_together():
+    model = nn.mlp([3, 4, 2], dtype="float64")
+    rng = np.random.default_rng(0)
+    grads = [rng.standard_normal(p.shape) for p in model.parameters()]
+    for p, g in zip(model.parameters(), grads, strict=True):
+        p.grad = Tensor(g)
+    expected = np.sqrt(sum((g**2).sum() for g in grads))
+    for flat in (True, False):
+        assert float(optim.Adam(model.parameters(), flat=flat).grad_norm()) == pytest.approx(expected, rel=1e-12)
+
+
+def test_all_finite_finds_one_nan_among_the_parameters():
+    model = nn.mlp([3, 4, 2])
+    for flat in (True, False):
+        opt = optim.SGD(model.parameters(), flat=flat)
+        assert bool(opt.all_finite())
+        model.parameters()[2].data[1, 0] = np.nan
+        assert not bool(opt.all_finite())
+        model.parameters()[2].data[1, 0] = 0.0
+
+
+def test_a_parameter_replaced_behind_the_optimizers_back_is_still_updated():
+    p = nn.Parameter(np.zeros(2))
+    opt = optim.SGD([p], lr=0.5)
+    p.data = np.zeros(2)  # no longer a view into the flat buffer
+    p.grad = Tensor(np.ones(2))
+    opt.step()
+    np.testing.assert_array_equal(p.data, [-0.5, -0.5])
+
+
+# ----------------------------------------------------------------------------- refusals
+
+
+def test_a_parameter_given_twice_is_refused():
+    p = nn.Parameter(np.ones(2), name="weight")
+    with pytest.raises(ValueError, match="items 0 and 2 are the same parameter 'weight'"):
+        optim.Adam([p, nn.Parameter(np.ones(1)), p])
+
+
+def test_a_learning_rate_that_overflows_the_parameters_dtype_is_refused():
+    p = [nn.Parameter(np.ones(2, dtype=np.float32))]
+    with pytest.raises(ValueError, match="lr = 1e[+]39 overflows the parameters' dtype float32"):
+        optim.Adam(p, lr=1e39)
+    optim.Adam([nn.Parameter(np.ones(2))], lr=1e39)  # float64 holds it
+    with pytest.raises(ValueError, match="eps = 1e-50 is 0 in the parameters' dtype float32"):
+        optim.Adam(p, eps=1e-50)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("lr", -5, "lr must be a positive number, got -5"),
+    ("lr", float("nan"), "lr must be a positive number, got nan"),
+    ("lr", float("inf"), "lr must be a positive number, got inf"),
+    ("lr", 1e39, "overflows the parameters' dtype float32"),
+    ("lr", "0.1", "lr must be a positive number, got '0.1'"),
+    ("betas", [1.0, 0.999], r"beta1 must be in \[0, 1\), got 1.0"),
+    ("betas", [0.5, -0.1], r"beta2 must be in \[0, 1\), got -0.1"),
+    ("betas", [0.5], "betas must be a pair"),
+    ("eps", 0.0, "eps must be a positive number, got 0.0"),
+])
+def test_a_saved_adam_state_with_a_hyperparameter_out_of_range_is_refused_and_nothing_changes(field, value, message):
+    model = nn.mlp([2, 3])
+    adam = optim.Adam(model.parameters(), lr=0.01)
+    state = adam.state_dict()
+    state["hyperparameters"][field] = value
+    state["steps"] = [7] * len(state["steps"])
+    with pytest.raises(ValueError, match=message):
+        adam.load_state_dict(state)
+    assert adam.lr == 0.01 and adam.betas == (0.9, 0.999) and adam.steps == [0, 0]
+
+
+def test_a_saved_sgd_state_with_momentum_out_of_range_or_negative_steps_is_refused():
+    sgd = optim.SGD(nn.mlp([2, 3]).parameters())
+    state = sgd.state_dict()
+    state["hyperparameters"]["momentum"] = 1.0
+    with pytest.raises(ValueError, match=r"momentum must be in \[0, 1\), got 1.0"):
+        sgd.load_state_dict(state)
+    state = sgd.state_dict()
+    state["steps"][1] = -3
+    with pytest.raises(ValueError, match="step counts must be integers ≥ 0, got -3"):
+        sgd.load_state_dict(state)
+
+
+@pytest.mark.parametrize("flat", [True, False])
+def test_a_saved_optimizer_state_is_a_snapshot_that_later_steps_leave_alone(flat):
+    model = nn.mlp([2, 3, 1])
+    opt = optim.Adam(model.parameters(), flat=flat)
+    for p in model.parameters():
+        p.grad = Tensor(np.ones(p.shape, dtype=p.dtype))
+    opt.step()
+    state = opt.state_dict()
+    saved = [b.copy() for b in state["buffers"]["m"]]
+    opt.step()
+    for a, b in zip(state["buffers"]["m"], saved, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert [b.shape for b in state["buffers"]["v"]] == [p.shape for p in model.parameters()]

@@ -1,0 +1,115 @@
+"""The fast paths equal the plain ones: fused elementwise math, the call counter, the backends."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import minigan
+from minigan import Tensor, backend, data, gan, grad, nn, ops
+
+_floats = hnp.arrays(np.float32, st.integers(1, 50),
+                     elements=st.floats(-100, 100, width=32) | st.sampled_from([0.0, -0.0, 88.0, -88.0]))
+
+
+@given(x=_floats)
+def test_sigmoid_from_exp_minus_abs_is_the_two_sided_formula_exactly(x):
+    e = np.exp(-np.abs(x))
+    unfused = np.where(x >= 0, 1 / (1 + e), e / (1 + e))  # the textbook pair of stable forms
+    np.testing.assert_array_equal(ops.sigmoid(Tensor(x)).data, unfused)
+
+
+@given(x=_floats, seed=st.integers(0, 2**16))
+def test_softplus_backward_reusing_its_exp_equals_gy_times_a_fresh_sigmoid(x, seed):
+    gy = np.random.default_rng(seed).standard_normal(x.shape).astype(np.float32)
+    t = Tensor(x, requires_grad=True)
+    (gx,) = grad(ops.softplus(t), [t], grad_output=Tensor(gy))
+    np.testing.assert_array_equal(gx.data, gy * ops.sigmoid(Tensor(x)).data)
+
+
+def test_softplus_second_derivative_still_flows_through_the_reused_exp():
+    # d²/dx² softplus(x) = σ(x)(1 - σ(x)); the backward's σ must stay in the graph for it
+    x = Tensor(np.array([-3.0, 0.0, 2.0]), requires_grad=True)
+    (first,) = grad(ops.softplus(x).sum(), [x], create_graph=True)
+    (second,) = grad(first.sum(), [x])
+    s = 1 / (1 + np.exp(-x.data))
+    np.testing.assert_allclose(second.data, s * (1 - s), rtol=1e-12)
+
+
+# ----------------------------------------------------------------------------- counting array calls
+
+
+def _small_gan(steps):
+    minigan.seed(0)
+    G = nn.mlp([2, 16, 16, 2], activation="relu", name="G")
+    D = nn.mlp([2, 16, 16, 1], activation="leaky_relu", name="D")
+    model = gan.GAN(G, D, data.ring(), gan.GANConfig(batch_size=32))
+    records = [model.train_step() for _ in range(steps)]
+    return model, records
+
+
+def test_counting_changes_no_number_of_a_training_run():
+    plain, plain_records = _small_gan(3)
+    with backend.counting() as tally:
+        counted, counted_records = _small_gan(3)
+    assert plain_records == counted_records
+    for a, b in zip(plain.G.parameters() + plain.D.parameters(), counted.G.parameters() + counted.D.parameters(),
+                    strict=True):
+        np.testing.assert_array_equal(a.data, b.data)
+    assert backend.current() is np  # the block restores plain NumPy
+    assert tally.calls["matmul"] > 0 and tally.readbacks > 0
+
+
+def test_counting_tallies_operators_functions_writes_and_read_backs():
+    with backend.counting() as tally:
+        a = backend.current().ones(3)
+        b = a * 2.0 + a  # multiply, add
+        np.concatenate([a, b])  # a NumPy function
+        b[0] = 5.0  # a write
+        total = float(b.sum())  # add.reduce, then a read-back
+    assert dict(tally.calls) == {"ones": 1, "multiply": 1, "add": 1, "concatenate": 1, "__setitem__": 1,
+                                 "add.reduce": 1}
+    assert tally.readbacks == 1 and total == 11.0
+
+
+def test_a_flat_adam_step_is_a_handful_of_array_calls_whatever_the_depth():
+    counts = []
+    for depth in (2, 6):
+        with backend.counting() as tally:
+            model = nn.mlp([4] + [8] * depth + [1])
+            opt = minigan.optim.Adam(model.parameters())
+            for p in model.parameters():
+                p.grad = Tensor(backend.current().ones(p.shape, dtype=p.dtype))
+            tally.reset()
+            opt.step()
+        counts.append(tally.total)
+    assert counts[0] == counts[1] == 14  # 13 for the rule, 1 to gather the gradients
+
+
+# ----------------------------------------------------------------------------- the backends
+
+
+def _first_steps(backend_name, steps=3):
+    backend.use(backend_name)
+    try:
+        model, records = _small_gan(steps)
+        return records, [backend.to_numpy(p.data) for p in model.G.parameters() + model.D.parameters()]
+    finally:
+        backend.use("numpy")
+
+
+@pytest.mark.parametrize("other", [b for b in backend.KNOWN if b != "numpy"])
+def test_a_seeded_run_starts_the_same_on_every_backend_within_float32_rounding(other):
+    if other not in backend.available():
+        pytest.skip(f"backend {other!r} unavailable here (CuPy with a CUDA GPU needed)")
+    reference_records, reference_params = _first_steps("numpy")
+    records, params = _first_steps(other)
+    # Same seed, same host random numbers; the libraries sum in different orders, so the
+    # numbers agree to float32 rounding, not bit for bit (and drift apart over long runs).
+    for ours, theirs in zip(records, reference_records, strict=True):
+        assert ours.keys() == theirs.keys()
+        for key in ours:
+            assert ours[key] == pytest.approx(theirs[key], rel=1e-4, abs=1e-5), key
+    for ours, theirs in zip(params, reference_params, strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
