@@ -154,33 +154,6 @@ class History:
         return cls(records)
 
 
-class _LastFinite:
-    """A copy of a network's parameters and its optimiser's state, taken just before an update,
-    put back if the update turns out to have diverged (so a DivergenceError leaves a finite model)."""
-
-    def __init__(self, network: nn.Module, optimizer: optim.Optimizer):
-        self.network, self.optimizer = network, optimizer
-        self.parameters, self.optimizer_state = network.state_dict(), optimizer.state_dict()
-
-    def restore(self) -> None:
-        self.network.load_state_dict(self.parameters)
-        self.optimizer.load_state_dict(self.optimizer_state)
-
-
-def _sum_of_squares(arrays):
-    """Σ a² over all the arrays, a scalar left on the device (one reduction per array)."""
-    return sum((a * a).sum() for a in arrays)
-
-
-def _nan_unless_finite(arrays):
-    """0 if every element of the arrays is finite, else NaN; a scalar left on the device.
-
-    0·Σa is 0 for a finite sum and NaN when the sum is ±inf or NaN, which any non-finite
-    element makes it (a sum of finite values past the dtype's range counts as diverged too).
-    """
-    return 0.0 * sum(a.sum() for a in arrays)
-
-
 class GAN:
     """A generator G, a discriminator D, the real data, and the explicit training algorithm.
 
@@ -255,9 +228,9 @@ class GAN:
         loss_d = self.d_loss()  # 1-4.
         self.opt_d.zero_grad()
         loss_d.total.backward()  # dL_D/dθ_D
-        last_finite = _LastFinite(self.D, self.opt_d)  # to undo step 5 if it diverges
+        last_finite = self.opt_d.snapshot()  # to undo step 5 if it diverges
         self.opt_d.step()  # 5. update θ_D
-        return self._bookkeeping(loss_d, last_finite)  # losses, D(x), D(G(z)), ‖∇θ_D‖; checked finite
+        return self._bookkeeping(loss_d, self.opt_d, last_finite)  # losses, D(x), D(G(z)), ‖∇θ_D‖; checked finite
 
     def g_loss(self, rng=None) -> Tensor:
         """Steps 6-8: G's loss through a frozen D, with its graph (back through D and G(z) into θ_G)."""
@@ -271,9 +244,9 @@ class GAN:
         loss_g = self.g_loss()  # 6-8.
         self.opt_g.zero_grad()
         loss_g.backward()  # dL_G/dθ_G: back through D, through G(z), into G's parameters
-        last_finite = _LastFinite(self.G, self.opt_g)  # to undo step 9 if it diverges
+        last_finite = self.opt_g.snapshot()  # to undo step 9 if it diverges
         self.opt_g.step()  # 9. update θ_G (D was not touched)
-        return self._bookkeeping(loss_g, last_finite)  # L_G, ‖∇θ_G‖; checked finite
+        return self._bookkeeping(loss_g, self.opt_g, last_finite)  # L_G, ‖∇θ_G‖; checked finite
 
     # algorithm:end
 
@@ -292,14 +265,14 @@ class GAN:
         """D's raw output as what it means: the probability D(x) = σ(logit), or a critic's score."""
         return out.detach() if self.config.loss == "wgan_gp" else ops.sigmoid(out.detach())
 
-    def _bookkeeping(self, loss, last_finite: _LastFinite) -> dict:
+    def _bookkeeping(self, loss, optimizer: optim.Optimizer, last_finite: dict) -> dict:
         """The record of one update (of D if ``loss`` is a DiscriminatorLoss, else of G), checked.
 
         The step's numbers (losses, mean D(x) and D(G(z)), the gradient norm, the penalty) and
         a finiteness check of the updated parameters and optimiser state are gathered into one
         array on the device and copied to the host once. Anything NaN or infinite puts back
-        the last finite state and raises a DivergenceError naming it; otherwise the player's
-        counter (``d_steps`` or ``g_steps``) moves on.
+        the last finite state (``optimizer.restore(last_finite)``) and raises a DivergenceError
+        naming it; otherwise the player's counter (``d_steps`` or ``g_steps``) moves on.
         """
         if isinstance(loss, losses.DiscriminatorLoss):
             player, quantities = "D", {"loss_d_real": loss.real, "loss_d_fake": loss.fake, "loss_d": loss.total,
@@ -309,18 +282,15 @@ class GAN:
                 quantities["gradient_penalty"] = loss.penalty
         else:
             player, quantities = "G", {"loss_g": loss}
-        network, optimizer = last_finite.network, last_finite.optimizer
-        grads = [p.grad.data for p in network.parameters() if p.grad is not None]
-        state = [p.data for p in network.parameters()] + [b for arrays in optimizer.buffers.values() for b in arrays]
         names = [*quantities, f"grad_norm_{player.lower()}", f"{player}'s parameters or optimiser state"]
-        scalars = [q.data for q in quantities.values()] + [_sum_of_squares(grads), _nan_unless_finite(state)]
+        scalars = [q.data for q in quantities.values()] + [optimizer.grad_norm()]
         xp, dtype = backend.array_module(scalars[0]), scalars[0].dtype
+        scalars.append(xp.where(optimizer.all_finite(), 0.0, math.nan))  # 0 if all finite, else NaN
         values = backend.to_numpy(xp.stack([xp.asarray(v, dtype=dtype) for v in scalars])).tolist()  # one read-back
-        values[-2] = math.sqrt(values[-2])  # ‖∇θ‖₂ from Σ g²
         counter = "d_steps" if player == "D" else "g_steps"
         for name, value in zip(names, values, strict=True):
             if not math.isfinite(value):
-                last_finite.restore()
+                optimizer.restore(last_finite)
                 raise DivergenceError(self.step + 1, name, value, f" ({player}-step {getattr(self, counter) + 1})")
         setattr(self, counter, getattr(self, counter) + 1)
         return {counter: getattr(self, counter), **dict(zip(names[:-1], values[:-1], strict=True))}

@@ -116,12 +116,28 @@ class Optimizer:
             return xp.zeros((), dtype=self.params[0].dtype)
         return xp.sqrt(sum(xp.vdot(g, g) for g in grads))
 
-    def all_finite(self):
-        """True (as a one-element boolean array, not yet read back) if every parameter is finite."""
+    def _state_arrays(self) -> list:
+        """The arrays a step changes: the parameters and the buffers (three flat arrays for Adam
+        with the flat buffer, else one per parameter and buffer)."""
         if self.flat is not None and self.flat.intact():
-            return backend.array_module(self.flat.data).isfinite(self.flat.data).all()
+            return [self.flat.data, *self.flat_buffers.values()]
+        return [p.data for p in self.params] + [b for arrays in self.buffers.values() for b in arrays]
+
+    def all_finite(self):
+        """True (as a one-element boolean array, not yet read back) if every parameter and every
+        buffer is finite. One reduction per flat array with the flat buffer."""
         xp = backend.array_module(self.params[0].data)
-        return xp.all(xp.stack([xp.isfinite(p.data).all() for p in self.params]))
+        return xp.all(xp.stack([xp.isfinite(a).all() for a in self._state_arrays()]))
+
+    def snapshot(self) -> dict:
+        """A copy of all that ``step()`` changes, to ``restore`` if the step must be undone."""
+        return {"arrays": [a.copy() for a in self._state_arrays()], "steps": list(self.steps)}
+
+    def restore(self, snapshot: dict) -> None:
+        """Undo the steps taken since ``snapshot()``: parameters, buffers and step counts as they were."""
+        for own, saved in zip(self._state_arrays(), snapshot["arrays"], strict=True):
+            own[...] = saved
+        self.steps = list(snapshot["steps"])
 
     def hyperparameters(self) -> dict:
         return {"lr": self.lr}

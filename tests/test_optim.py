@@ -253,6 +253,38 @@ def test_grad_norm_is_the_norm_of_all_gradients_together():
         assert float(optim.Adam(model.parameters(), flat=flat).grad_norm()) == pytest.approx(expected, rel=1e-12)
 
 
+def test_restore_undoes_every_step_since_the_snapshot():
+    rng = np.random.default_rng(0)
+    for flat in (True, False):
+        model = nn.mlp([3, 4, 2])
+        opt = optim.Adam(model.parameters(), flat=flat)
+        for p in model.parameters():
+            p.grad = Tensor(rng.standard_normal(p.shape).astype(p.dtype))
+        opt.step()
+        before = opt.state_dict(), [p.data.copy() for p in model.parameters()]
+        snapshot = opt.snapshot()
+        opt.step()
+        opt.step()
+        opt.restore(snapshot)
+        after = opt.state_dict(), [p.data.copy() for p in model.parameters()]
+        assert after[0]["steps"] == before[0]["steps"] == [1] * len(model.parameters())
+        for a, b in zip([*before[1], *before[0]["buffers"]["m"], *before[0]["buffers"]["v"]],
+                        [*after[1], *after[0]["buffers"]["m"], *after[0]["buffers"]["v"]], strict=True):
+            np.testing.assert_array_equal(a, b)
+        if flat:  # the parameters still live in the flat buffer
+            assert all(p.data.base is opt.flat.data for p in model.parameters())
+
+
+def test_all_finite_finds_one_nan_in_the_optimisers_state():
+    model = nn.mlp([3, 4, 2])
+    for flat in (True, False):
+        opt = optim.Adam(model.parameters(), flat=flat)
+        assert bool(opt.all_finite())
+        opt.buffers["v"][1][0] = np.inf
+        assert not bool(opt.all_finite())
+        opt.buffers["v"][1][0] = 0.0
+
+
 def test_all_finite_finds_one_nan_among_the_parameters():
     model = nn.mlp([3, 4, 2])
     for flat in (True, False):
