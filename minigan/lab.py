@@ -102,9 +102,12 @@ class Lab:
         self.scale = None
         cfg = self.gan.config
         for name, value in (("lr_d", math.log10(cfg.lr_d)), ("lr_g", math.log10(cfg.lr_g)), ("k", cfg.k)):
-            self.sliders[name].eventson = False  # show the preset's settings without applying them again
-            self.sliders[name].set_val(value)
-            self.sliders[name].eventson = True
+            slider = self.sliders[name]
+            slider.eventson = False  # show the preset's settings without applying them again
+            slider.set_val(value)
+            slider.eventson = True
+            slider.valinit = value  # the red mark: the preset's value
+            slider.vline.set_xdata([value, value])
         self._settings_changed(redraw=False)
         self.redraw()
 

@@ -274,7 +274,7 @@ def _evaluation_chart(ax, evaluation: list[dict]) -> None:
     ax.set_title("at each frame, on the fixed evaluation noise: JSD (metrics.js_monte_carlo), "
                  "modes and high quality (metrics.mode_coverage)", fontsize=8)
     handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
-    ax.legend(handles=handles, fontsize=7, loc="center right")
+    ax.legend(handles=handles, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)  # off the curves
 
 
 def _smooth(values: np.ndarray, window: int) -> np.ndarray:

@@ -144,7 +144,9 @@ WINDOW_SCRIPT = textwrap.dedent("""
     window = lab.Lab(points=128)
     window.step_both()
     plt.show(block=False)
-    plt.pause(2)  # Tk maps and paints the window
+    window.fig.canvas.draw()  # render now, then let Tk map the window and put it on the screen
+    window.fig.canvas.get_tk_widget().update()
+    plt.pause(0.5)
     ImageGrab.grab(xdisplay=None).save(sys.argv[1])  # the whole X screen, as a user would see it
 """)
 
