@@ -51,7 +51,8 @@ class Lab:
         self.visible = dict.fromkeys(plot.VIEWS, True)
         self.playing, self.slow, self._d_steps_in_round = False, False, 0
         self.fig = fig = plt.figure(figsize=(13, 7.6))
-        fig.canvas.manager.set_window_title("minigan lab") if fig.canvas.manager else None
+        if fig.canvas.manager is not None:  # None on a canvas without a window (Agg, in the tests)
+            fig.canvas.manager.set_window_title("minigan lab")
         self.ax_frame = fig.add_axes((0.04, 0.29, 0.45, 0.64))
         colour_key = fig.colorbar(ScalarMappable(Normalize(0, 1), "PRGn"), cax=fig.add_axes((0.50, 0.29, 0.01, 0.64)))
         colour_key.set_label("D(x): 1 = real, 0 = fake (a critic: its own scale each frame)", fontsize=7)
@@ -136,7 +137,10 @@ class Lab:
     def play_pause(self, _event=None) -> None:
         self.playing = not self.playing
         self.buttons["play"].label.set_text("pause" if self.playing else "play")
-        self.timer.start() if self.playing else self.timer.stop()
+        if self.playing:
+            self.timer.start()
+        else:
+            self.timer.stop()
         self.fig.canvas.draw_idle()
 
     def toggle_slow(self, _event=None) -> None:
@@ -244,27 +248,29 @@ def display_problem() -> str | None:
 
         plt.switch_backend("TkAgg")
     except (ImportError, RuntimeError) as exc:
+        if "headless" in str(exc):  # matplotlib found no X server at $DISPLAY
+            return f"no display available (cannot connect to DISPLAY={os.environ.get('DISPLAY', '')})"
         return f"no window can open: matplotlib's Tk backend is unavailable ({exc})"
     return None
 
 
 def main(data_name: str = "ring", loss: str = "non_saturating", seed: int = 0) -> int:
-    """Open the lab window; 0 when closed, 2 (and one line on stderr) where no window can open."""
+    """Open the lab window; 0 when it is closed, 2 (and one line on stderr) where no window can open."""
     problem = display_problem()
     if problem is None:
+        import tkinter  # importable: display_problem switched to the Tk backend
+
+        import matplotlib.pyplot as plt
+
         try:
-            lab = Lab(data_name, loss, seed)
-        except Exception as exc:  # e.g. Tk's "couldn't connect to display": report it in one line
-            if type(exc).__name__ != "TclError":
-                raise
-            problem = f"no window can open: {exc}"
+            window = Lab(data_name, loss, seed)
+        except tkinter.TclError as exc:  # e.g. "couldn't connect to display"
+            problem = f"no window can open ({exc})"
     if problem is not None:
         print(f"minigan lab: {problem}", file=sys.stderr)
         return 2
-    import matplotlib.pyplot as plt
-
-    plt.show()
-    del lab
+    plt.show()  # until the window is closed; ``window`` keeps its widgets' callbacks alive until then
+    del window
     return 0
 
 
