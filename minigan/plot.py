@@ -84,7 +84,7 @@ def frame(ax, shot: dict, data, real: np.ndarray | None = None, title: str | Non
     kind = _kind(data)
     artists = {}
     if kind == "2d":
-        artists = _frame_2d(ax, shot, real, scale or arrow_scale([shot]), colorbar)
+        artists = _frame_2d(ax, shot, real, scale, colorbar)
     elif kind == "1d":
         _frame_1d(ax, shot, data)
         ax.set_xlim(xlim or (shot["x"][0, 0], shot["x"][-1, 0]))
@@ -97,16 +97,16 @@ def frame(ax, shot: dict, data, real: np.ndarray | None = None, title: str | Non
     return artists
 
 
-def _frame_2d(ax, shot, real, scale, colorbar) -> dict:
-    critic = shot["critic"]
+def _frame_2d(ax, shot, real, run_scale, colorbar) -> dict:
+    critic, scale = shot["critic"], run_scale or arrow_scale([shot])
     extent = (shot["grid_x"][0], shot["grid_x"][-1], shot["grid_y"][0], shot["grid_y"][-1])
     artists = {"heat map": ax.imshow(  # a fine grid, interpolated: D's surface, not its pixels
         shot["d"], origin="lower", extent=extent, cmap="PuOr" if critic else "PRGn", interpolation="bilinear",
         vmin=None if critic else 0, vmax=None if critic else 1, alpha=0.6, aspect="auto")}
     artists["manifold"] = ax.add_collection(_mesh_lines(shot["manifold"], shot.get("latent_dim", 2)))
     if real is not None:
-        artists["real"] = ax.scatter(real[:, 0], real[:, 1], s=3, c=COLOURS["real"], alpha=0.5,
-                                     label="real x ~ p_data")
+        artists["real"] = ax.scatter(real[:, 0], real[:, 1], s=3, c=COLOURS["real"], alpha=0.5, zorder=4,
+                                     label="real x ~ p_data")  # on top: where the data are must stay visible
     fake = shot["fake"]
     artists["fake"] = ax.scatter(fake[:, 0], fake[:, 1], s=4, c=COLOURS["fake"], alpha=0.8, label="fake G(z)")
     arrows = shot["arrow"]
@@ -114,7 +114,8 @@ def _frame_2d(ax, shot, real, scale, colorbar) -> dict:
                                   angles="xy", scale_units="xy", scale=1 / scale, color=COLOURS["arrow"],
                                   width=0.0025, alpha=0.8)
     reference = _round_number(0.1 * float(np.ptp(shot["grid_x"])) / scale)
-    ax.quiverkey(artists["arrows"], 0.03, 0.03, reference, f"-∂L_G/∂x, one scale for the run: |arrow| = {reference:g}",
+    whose = "one scale for the run" if run_scale else "this frame's own scale"
+    ax.quiverkey(artists["arrows"], 0.03, 0.03, reference, f"-∂L_G/∂x ({whose}): |arrow| = {reference:g}",
                  labelpos="E", coordinates="axes", fontproperties={"size": 6}, color=COLOURS["arrow"])
     ax.set_xlim(extent[:2])
     ax.set_ylim(extent[2:])
