@@ -94,7 +94,7 @@ class Lab:
     # -- the model
 
     def build(self) -> None:
-        """A fresh GAN from the chosen data set's preset, with the chosen loss and the sliders' settings."""
+        """A fresh GAN from the chosen data set's preset with the chosen loss; the sliders show its settings."""
         self.gan, _ = presets.build(self.data_name, seed=self.seed, loss=self.loss)
         self.z = self.gan.sample_noise(self.points, np.random.default_rng(self.seed + 1))  # the same z in every frame
         self.real = self.gan.data.sample(1000, np.random.default_rng(self.seed + 2))
