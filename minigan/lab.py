@@ -15,6 +15,7 @@ steps of ``minigan.gan``:
     check boxes   which views the frame shows
 
 Every model computation happens in ``minigan.probe``; the window only draws its snapshots.
+Open it with ``minigan lab [--data ring|grid] [--loss LOSS] [--seed N]``.
 Arrows keep one scale for the session: the scale of the longest arrows seen so far,
 named in the frame's legend (it changes only when a longer arrow appears).
 """
@@ -28,7 +29,7 @@ import sys
 import numpy as np  # host side: the fixed noise and the charts' numbers
 
 from minigan import plot, presets, probe
-from minigan.gan import LOSSES
+from minigan.gan import LOSSES, DivergenceError
 
 __all__ = ["Lab", "main", "DATA_SETS"]
 
@@ -122,17 +123,25 @@ class Lab:
     # -- the controls' callbacks
 
     def step_d(self, _event=None) -> None:
-        self._record(self.gan.d_step())
-        self.redraw()
+        self._take(self.gan.d_step)
 
     def step_g(self, _event=None) -> None:
-        self._record(self.gan.g_step())
-        self.redraw()
+        self._take(self.gan.g_step)
 
     def step_both(self, _event=None) -> None:
         """One training step, ``gan.train_step()``: k D-steps, then one G-step."""
-        self._record(self.gan.train_step())
-        self.redraw()
+        self._take(self.gan.train_step)
+
+    def _take(self, step, redraw: bool = True) -> None:
+        """Take ``step`` and chart it; a divergence pauses play and is said in the window."""
+        try:
+            self._record(step())
+        except DivergenceError as exc:
+            if self.playing:
+                self.play_pause()
+            self.status.set_text(f"{exc}\n(the last finite parameters are kept)")
+        if redraw:
+            self.redraw()
 
     def play_pause(self, _event=None) -> None:
         self.playing = not self.playing
@@ -161,7 +170,7 @@ class Lab:
                 self.step_g()
             return
         for _ in range(FAST_STEPS - 1):
-            self._record(self.gan.train_step())
+            self._take(self.gan.train_step, redraw=False)
         self.step_both()
 
     def set_lr_d(self, log10_lr: float, redraw: bool = True) -> None:

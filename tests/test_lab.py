@@ -125,9 +125,21 @@ def test_slow_mode_takes_k_d_steps_then_one_g_step_one_per_tick(window):
     assert not window.slow
 
 
+def test_a_divergence_is_reported_in_the_window_and_pauses_play(window, monkeypatch):
+    def diverge():
+        raise lab.DivergenceError(window.gan.step + 1, "loss_d", float("nan"))
+
+    monkeypatch.setattr(window.gan, "d_step", diverge)
+    monkeypatch.setattr(window.timer, "start", lambda: None)
+    monkeypatch.setattr(window.timer, "stop", lambda: None)
+    window.play_pause()
+    click(window.buttons["step D"])
+    assert "diverged" in window.status.get_text() and not window.playing
+
+
 def test_without_a_display_the_lab_says_so_in_one_line():
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    result = subprocess.run([sys.executable, "-m", "minigan.lab"], env=env, capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "minigan", "lab"], env=env, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "no display" in result.stderr
