@@ -1,10 +1,11 @@
-"""The command line: ``minigan train`` and ``minigan demo`` (also ``python -m minigan``).
+"""The command line: ``minigan train``, ``minigan demo`` and ``minigan lab`` (also ``python -m minigan``).
 
 Only parsing and dispatch live here. ``minigan train`` hands its options to
 ``minigan.run``, which trains a preset's GAN (the ring of 8 Gaussians by default) and
 writes metrics, pictures and a checkpoint into the output folder (see that module);
 ``--resume DIR`` continues a run exactly as if it had never stopped. ``minigan demo NAME``
 runs ``demos/NAME.py`` in a fresh Python, exactly as ``python demos/NAME.py`` would.
+``minigan lab`` opens ``minigan.lab``'s window.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from minigan import backend, presets, validate
 from minigan import run as runs
+from minigan import lab as lab_window
 from minigan.gan import LOSSES, NOISE
 
 __all__ = ["main"]
@@ -97,6 +99,10 @@ def _demo(args) -> int:
     return subprocess.run([sys.executable, str(scripts[args.name]), *args.demo_args]).returncode
 
 
+def _lab(args) -> int:
+    return lab_window.main(args.data, args.loss, args.seed)
+
+
 # ----------------------------------------------------------------------------- parser
 
 
@@ -149,6 +155,14 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--list", action="store_true", help="list the demos")
     demo.add_argument("demo_args", nargs=argparse.REMAINDER, help="arguments for the demo, e.g. --quick")
     demo.set_defaults(run=_demo)
+
+    lab = commands.add_parser("lab", help="a window to step D and G by hand and watch GAN Lab's views",
+                              description="Open the lab: step D, step G, step both, play, slow mode; learning "
+                                          "rates, k, data set, loss and views in one window. Needs a display.")
+    lab.add_argument("--data", choices=lab_window.DATA_SETS, default="ring", help="2-D data set (default: ring)")
+    lab.add_argument("--loss", choices=LOSSES, default="non_saturating", help="generator loss (default: non_saturating)")
+    lab.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    lab.set_defaults(run=_lab)
     return parser
 
 

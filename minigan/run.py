@@ -5,9 +5,9 @@ loop's callbacks, writes into its output folder:
 
     metrics.csv       one row per logged step: the step counters, D's two losses, D(x), D(G(z)),
                       G's loss, the gradient norms
-    evaluation.csv    at each picture: modes covered and high-quality fraction (2-D mixtures),
-                      or G's mean, spread and JSD to p_data (1-D)
-    losses.png        the curves of metrics.csv
+    evaluation.csv    at each picture: modes covered, high-quality fraction and a JSD estimate (2-D
+                      mixtures), or G's mean, spread and JSD to p_data (1-D)
+    losses.png        the curves of metrics.csv and evaluation.csv
     training.png      snapshots side by side;  training.gif: all of them, animated
     final.png         the last snapshot, large
     checkpoint.npz    everything needed to resume (written atomically, every checkpoint_every steps)
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np  # host side: fixed evaluation noise, history columns
 
-from minigan import checkpoint, data, metrics, plot, presets, probe
+from minigan import checkpoint, plot, presets, probe
 from minigan.gan import DivergenceError, History
 
 __all__ = ["RunError", "CHECKPOINT", "OUTPUT_DEFAULTS", "start", "resume", "train"]
@@ -109,15 +109,7 @@ class StopRequest:
 
 def evaluate(model, shot: dict) -> dict:
     """Numbers about G at a snapshot, from its samples on the fixed evaluation noise."""
-    fake, target = shot["fake"], model.data
-    row = {"step": shot["step"]}
-    if isinstance(target, data.GaussianMixture) and target.dim == 2:
-        coverage = metrics.mode_coverage(fake, target)
-        row.update(modes_covered=coverage.modes_covered, high_quality=round(coverage.high_quality_fraction, 4))
-    elif isinstance(target, data.GaussianMixture) and target.dim == 1 and np.ptp(fake) > 0:
-        row.update(g_mean=float(fake.mean()), g_std=float(fake.std()),
-                   jsd=metrics.js_from_samples(fake, target))
-    return row
+    return {"step": shot["step"], **probe.evaluate(model.data, shot["fake"])}
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
@@ -206,13 +198,15 @@ def train(model, run: dict, out: Path, steps: int, *, history: History | None = 
 
 
 def _draw(model, history: History, snapshots: list, out: Path, real) -> None:
+    evaluation = [evaluate(model, s) for s in snapshots]
     if snapshots:
-        _write_csv(out / "evaluation.csv", [evaluate(model, s) for s in snapshots])
-        plot.training_figure(snapshots, model.data, out / "training.png", real=real)
-        plot.save_gif(snapshots, model.data, out / "training.gif", real=real)
-        plot.frame_figure(snapshots[-1], model.data, out / "final.png", real=real)
+        _write_csv(out / "evaluation.csv", evaluation)
+        scale = plot.arrow_scale(snapshots)  # one arrow scale for all the run's pictures
+        plot.training_figure(snapshots, model.data, out / "training.png", real=real, scale=scale)
+        plot.save_gif(snapshots, model.data, out / "training.gif", real=real, scale=scale)
+        plot.frame_figure(snapshots[-1], model.data, out / "final.png", real=real, scale=scale)
     if history.records:
-        plot.history_figure(history, out / "losses.png")
+        plot.history_figure(history, out / "losses.png", evaluation=evaluation, loss=model.config.loss)
 
 
 def _summary(model, snapshots, out: Path) -> str:

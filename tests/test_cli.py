@@ -28,7 +28,7 @@ def test_train_writes_metrics_pictures_gif_and_checkpoint(tmp_path, capsys):
     assert rows[0] == "step,d_steps,loss_d_real,loss_d_fake,loss_d,d_real,d_fake,grad_norm_d,g_steps,loss_g,grad_norm_g"
     assert len(rows) == 1 + 40 // 5
     evaluation = (tmp_path / "evaluation.csv").read_text().splitlines()
-    assert evaluation[0] == "step,modes_covered,high_quality" and len(evaluation) == 1 + 5  # step 0 + 4 frames
+    assert evaluation[0] == "step,modes_covered,n_modes,high_quality,js,js_of_data" and len(evaluation) == 1 + 5  # step 0 + 4 frames
     for picture in ("losses.png", "training.png", "final.png"):
         assert_real_image(tmp_path / picture)
     assert_real_image(tmp_path / "training.gif", frames=5)

@@ -182,3 +182,25 @@ def test_standardize_needs_a_positive_spread_and_works_for_array_data():
     table = data.ArrayDataset(np.random.default_rng(0).standard_normal((50, 3)) * 5 + 2)
     G, D = gan.make_networks(table, latent_dim=2, hidden=8, standardize=True)
     assert isinstance(D.layers[0], nn.Standardize)
+
+
+def test_js_monte_carlo_matches_the_quadrature_of_the_kernel_blurred_estimate():
+    # The KDE of n samples of q, bandwidth h, has expectation q * N(0, h²I); for q one of the
+    # ring's modes N(μ, σ²I) and h = σ that is N(μ, 2σ²I), whose JSD to the ring a 2-D grid
+    # integrates independently (theory.js_divergence); likewise for q = p_data itself.
+    ring = data.ring()
+    grid = theory.Grid([-2.6, -2.6], [2.6, 2.6], 801)
+    rng = np.random.default_rng(1)
+    collapsed = ring.means[0] + 0.05 * rng.standard_normal((2000, 2))
+    blurred_mode = data.GaussianMixture(ring.means[:1], np.sqrt(2) * 0.05)
+    assert metrics.js_monte_carlo(collapsed, ring) == pytest.approx(theory.js_divergence(ring, blurred_mode, grid),
+                                                                    abs=0.02)
+    perfect = ring.sample(2000, rng)
+    blurred_ring = data.GaussianMixture(ring.means, np.sqrt(2) * 0.05)
+    floor = theory.js_divergence(ring, blurred_ring, grid)
+    assert 0.03 < floor < 0.08 and metrics.js_monte_carlo(perfect, ring) == pytest.approx(floor, abs=0.02)
+
+
+def test_js_monte_carlo_approaches_ln2_for_samples_far_from_the_data():
+    far = 10.0 + np.random.default_rng(0).standard_normal((500, 2))
+    assert metrics.js_monte_carlo(far, data.ring()) == pytest.approx(np.log(2), abs=1e-3)

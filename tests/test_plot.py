@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from minigan import data, gan, plot, presets, probe
+from minigan.autograd import no_grad
 
 
 def assert_real_image(path, frames: int | None = 1):
@@ -32,13 +33,40 @@ def _trained_snapshots(name, tmp_steps=30, shots=3, **overrides):
 def test_2d_frames_show_real_fake_d_surface_and_arrows(tmp_path, loss):
     model, snapshots, history = _trained_snapshots("ring", loss=loss, batch_size=64)
     shot = snapshots[-1]
-    assert shot["d"].shape == (60, 60) and shot["arrow"].shape == (64, 2)
+    assert shot["d"].shape == (150, 150) and shot["arrow"].shape == (256, 2)  # an arrow on every fake
+    assert shot["manifold"].shape == (41, 41, 2) and np.isfinite(shot["manifold"]).all()
     assert np.isfinite(shot["arrow"]).all() and np.abs(shot["arrow"]).sum() > 0
+    assert {"d_steps", "g_steps", "modes_covered", "high_quality", "js", "js_of_data"} <= set(shot)
     real = model.data.sample(300, np.random.default_rng(0))
-    assert_real_image(plot.frame_figure(shot, model.data, tmp_path / "frame.png", real=real))
+    scale = plot.arrow_scale(snapshots)
+    assert_real_image(plot.frame_figure(shot, model.data, tmp_path / "frame.png", real=real, scale=scale))
     assert_real_image(plot.training_figure(snapshots, model.data, tmp_path / "training.png", real=real))
     assert_real_image(plot.save_gif(snapshots, model.data, tmp_path / "training.gif", real=real), frames=3)
-    assert_real_image(plot.history_figure(history, tmp_path / "losses.png"))
+    evaluation = [{"step": s["step"], **probe.evaluate(model.data, s["fake"])} for s in snapshots]
+    assert_real_image(plot.history_figure(history, tmp_path / "losses.png", evaluation=evaluation, loss=loss))
+
+
+def test_the_manifold_is_g_on_a_regular_z_grid_of_equal_probability_cells():
+    model, _ = presets.build("ring", seed=0)
+    z = probe.latent_grid("normal", 2)
+    assert z.shape == (41, 41, 2) and np.allclose(z[:, 0, 0], z[0, :, 1])  # the same ticks on both axes
+    assert np.isclose(z[0, 0, 0], -2.3263, atol=1e-4) and np.isclose(z[20, 0, 0], 0.0)  # Φ⁻¹(0.01), Φ⁻¹(0.5)
+    shot = probe.snapshot(model, model.tensor(np.zeros((4, 2))))
+    with no_grad():
+        image = model.G(model.tensor(z[7, 30][None])).numpy()[0]
+    assert np.allclose(shot["manifold"][7, 30], image, atol=1e-6)
+    assert probe.latent_grid("uniform", 1).shape == (41, 1) and probe.latent_grid("uniform", 5)[..., 2:].max() == 0
+
+
+def test_one_arrow_scale_for_a_run_is_set_by_its_longest_arrows():
+    shots = [{"grid_x": np.linspace(-1, 1, 5), "arrow": np.full((100, 2), length / np.sqrt(2))} for length in (1, 4)]
+    assert plot.arrow_scale(shots) == pytest.approx(0.1 * 2 / 4)  # 10% of the width for the longest
+    assert plot.arrow_scale(shots[:1]) == pytest.approx(0.1 * 2 / 1)
+
+
+def test_frame_titles_carry_the_runs_numbers():
+    shot = {"step": 7, "d_steps": 21, "g_steps": 7, "modes_covered": 6, "n_modes": 8, "high_quality": 0.5, "js": 0.25}
+    assert plot.frame_title(shot) == "step 7 (D-steps 21, G-steps 7)\nmodes 6/8, high quality 50%, JSD 0.250"
 
 
 def test_1d_figure_with_d_and_d_star(tmp_path):
@@ -58,3 +86,11 @@ def test_image_sample_grids(tmp_path):
 def test_save_gif_needs_snapshots(tmp_path):
     with pytest.raises(ValueError, match="at least one snapshot"):
         plot.save_gif([], data.ring(), tmp_path / "empty.gif")
+
+
+@pytest.mark.parametrize("latent_dim", [1, 3])
+def test_the_manifold_is_a_curve_for_1d_noise_and_a_slice_for_more(tmp_path, latent_dim):
+    model, _ = presets.build("ring", seed=0, latent_dim=latent_dim)
+    shot = probe.snapshot(model, model.sample_noise(64, np.random.default_rng(0)))
+    assert shot["manifold"].shape == ((41, 2) if latent_dim == 1 else (41, 41, 2))
+    assert_real_image(plot.frame_figure(shot, model.data, tmp_path / "frame.png"))
