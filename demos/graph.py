@@ -13,7 +13,7 @@ of the ring preset (Goodfellow et al. 2014, Algorithm 1) and draws it:
     python demos/graph.py [--quick] [--out DIR]
 """
 
-from _common import arguments, report
+from _common import arguments, report, save_results
 from minigan import graph, presets
 
 args = arguments(__doc__, "graph")
@@ -22,6 +22,8 @@ graphs = graph.step_graphs(gan)
 for g in graphs.values():
     print(g, end="\n\n")
 
+save_results(args, **{name: dict(functions=len(g.functions()), leaves=len(g.leaves()),
+                                 with_gradient=sum(n.gets_gradient for n in g.leaves())) for name, g in graphs.items()})
 report([graph.figure(graphs, args.out / "graph.png")], [
     "top (D-step): two lanes, real x and the fakes, through the same three Linear layers of D into "
     "L_D,r and L_D,f; the fakes' box is the cut: nothing leads from it into G",
