@@ -3,9 +3,9 @@
 All three are functions of D's logit ℓ on a fake, D(G(z)) = σ(ℓ). Early in training D
 rejects the fakes, D(G(z)) ≈ 0, and there the minimax loss ln(1 - D) and the
 maximum-likelihood loss -D/(1 - D) are flat: their gradients -D and -D/(1 - D) vanish,
-while the non-saturating -ln D keeps a gradient of about -1 (the comparison of
-Goodfellow's NIPS 2016 tutorial, section 3.2.3 and its figure 16, computed here with
-minigan's autodiff). Then G is trained on the 1-D Gaussian with
+while the non-saturating -ln D keeps a gradient of about -1 (the comparison that
+Goodfellow's NIPS 2016 tutorial draws in section 3.2, computed here with minigan's
+autodiff). Then G is trained on the 1-D Gaussian with
 each loss, once with Adam (the preset) and once with plain SGD for G, to see what the
 flat start does to learning.
 

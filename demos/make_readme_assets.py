@@ -82,7 +82,6 @@ def main() -> None:
     results_path = (args.out / "results.json") if args.out else HERE / "results.json"
     runs_dir = (args.out / "runs") if args.out else ROOT / "runs" / "readme"
     images.mkdir(parents=True, exist_ok=True)
-    results = json.loads(results_path.read_text()) if results_path.exists() else {}
 
     for name in args.only or RUNS:
         out = runs_dir / name
@@ -90,7 +89,9 @@ def main() -> None:
         out.mkdir(parents=True)
         print(f"{name} ...", flush=True)
         load = os.getloadavg()[0]
-        results[name] = {**run(name, out, args.quick), "load_before": round(load, 1)}
+        numbers = {**run(name, out, args.quick), "load_before": round(load, 1)}
+        results = json.loads(results_path.read_text()) if results_path.exists() else {}  # another may have written
+        results[name] = numbers
         for picture, (source, written) in FIGURES.items():
             if source == name:
                 shutil.copyfile(out / written, images / picture)

@@ -6,7 +6,7 @@ each generator loss would push G: the norm of ∇θ_G L_G, by backpropagation th
 into G's parameters. As D learns to reject the fakes, D(G(z)) → 0 and the minimax
 gradient, proportional to D(G(z)), collapses: early in learning "log(1 - D(G(z)))
 saturates" (Goodfellow et al. 2014, section 3), and Arjovsky & Bottou 2017 prove that the
-minimax gradient vanishes as D approaches D* (their Theorem 2.4). The non-saturating loss,
+minimax gradient vanishes as D approaches a perfect discriminator (their section 2.2). The non-saturating loss,
 -ln D(G(z)), keeps a gradient of useful size.
 
     python demos/vanishing_gradients.py [--quick] [--out DIR]

@@ -1,7 +1,7 @@
 """The x·y game: simultaneous gradient steps spiral away from the equilibrium, alternating ones circle it.
 
 Player 1 moves x to make x·y small, player 2 moves y to make it large; the equilibrium
-is (0, 0) (the example of Goodfellow's NIPS 2016 tutorial, section 8.2). With
+is (0, 0) (the exercise on V(x, y) = x·y in Goodfellow's NIPS 2016 tutorial). With
 simultaneous gradient steps each step multiplies the distance to (0, 0) by exactly
 sqrt(1 + η²): the players circle the equilibrium and drift outwards. minigan's GAN
 alternates, as Algorithm 1 of Goodfellow et al. 2014 does: D moves, then G answers the D

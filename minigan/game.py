@@ -1,4 +1,5 @@
-"""The x·y game: why gradient steps need not find an equilibrium (Goodfellow 2016, section 8.2).
+"""The x·y game: why gradient steps need not find an equilibrium (the exercise on V(x, y) = x·y
+in Goodfellow's NIPS 2016 tutorial).
 
 Player 1 picks x to minimise x·y; player 2 picks y to maximise it (minimise -x·y).
 The only equilibrium is (0, 0). Each takes a gradient step at the same time:
