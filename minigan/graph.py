@@ -61,18 +61,40 @@ class Graph:
     def functions(self) -> list[Node]:
         return [n for n in self.nodes.values() if not n.is_leaf]
 
+    def feeds(self) -> dict:
+        """{key of a Function: keys of its inputs, in order}."""
+        inputs = {}
+        for a, b in self.edges:
+            inputs.setdefault(b, []).append(a)
+        return inputs
+
+    def forward_order(self) -> list[int]:
+        """The Functions' keys, each after those that made its inputs (the forward pass's order)."""
+        feeds, done, order = self.feeds(), set(), []
+        for start in self.functions():
+            stack = [start.key]
+            while stack:  # iterative depth-first search: graphs of any depth
+                key = stack[-1]
+                pending = [a for a in feeds.get(key, []) if not self.nodes[a].is_leaf and a not in done]
+                if pending:
+                    stack.extend(pending)
+                    continue
+                stack.pop()
+                if key not in done:
+                    done.add(key)
+                    order.append(key)
+        return order
+
     def path_edges(self) -> list[tuple[int, int]]:
         """The edges a gradient travels on: from a node that gets a gradient to the Function using it."""
         return [(a, b) for a, b in self.edges if self.nodes[a].gets_gradient and self.nodes[b].gets_gradient]
 
     def __str__(self) -> str:
         lines = [f"{self.title}: {len(self.functions())} Functions, {len(self.leaves())} leaves"]
-        feeds = {}
-        for a, b in self.edges:
-            feeds.setdefault(b, []).append(a)
-        for key in _forward_order(self, feeds):
+        feeds = self.feeds()
+        for key in self.forward_order():
             node = self.nodes[key]
-            inputs = [self.nodes[a] for a, b in self.edges if b == node.key]
+            inputs = [self.nodes[a] for a in feeds[key]]
             named = ", ".join(_short(n) for n in inputs)
             mark = "*" if node.gets_gradient else " "
             lines.append(f" {mark} {node.label:<10} -> {_shape(node.shape):<11} from {named}")
@@ -144,27 +166,11 @@ def trace(loss: Tensor, title: str = "graph", modules: dict | None = None, input
 
 def _mark_gradient_path(graph: Graph) -> None:
     """A Function is on the gradient's path when a leaf upstream of it gets a gradient."""
-    feeds = {}
-    for a, b in graph.edges:
-        feeds.setdefault(b, []).append(a)
-    on_path = {}
-
-    def reaches(key):  # iterative post-order, so deep graphs need no recursion
-        stack = [key]
-        while stack:
-            k = stack[-1]
-            pending = [a for a in feeds.get(k, []) if a not in on_path and not graph.nodes[a].is_leaf]
-            if pending:
-                stack.extend(pending)
-                continue
-            stack.pop()
-            on_path[k] = any(graph.nodes[a].gets_gradient if graph.nodes[a].is_leaf else on_path[a]
-                             for a in feeds.get(k, []))
-        return on_path[key]
-
-    for node in graph.functions():
-        if reaches(node.key):
-            graph.nodes[node.key] = Node(**{**node.__dict__, "gets_gradient": True})
+    feeds, on_path = graph.feeds(), {}
+    for key in graph.forward_order():  # producers first, so each input's answer is known
+        on_path[key] = any(graph.nodes[a].gets_gradient if graph.nodes[a].is_leaf else on_path[a] for a in feeds[key])
+        if on_path[key]:
+            graph.nodes[key] = Node(**{**graph.nodes[key].__dict__, "gets_gradient": True})
 
 
 # ----------------------------------------------------------------------------- a GAN's two steps
@@ -210,11 +216,7 @@ STYLE = {  # face colours of the nodes
 def _layout(graph: Graph) -> dict:
     """(column, row) for each node: columns follow the forward pass (leaves left of their first
     use), rows keep each column's nodes apart in the order their inputs sit."""
-    feeds = {}
-    for a, b in graph.edges:
-        feeds.setdefault(b, []).append(a)
-    column = {}
-    order = _forward_order(graph, feeds)
+    feeds, order, column = graph.feeds(), graph.forward_order(), {}
     for key in order:  # a Function one column right of its latest-computed input
         column[key] = 1 + max((column.get(a, 0) for a in feeds.get(key, []) if not graph.nodes[a].is_leaf), default=0)
     users = {}
@@ -249,24 +251,6 @@ def _layout(graph: Graph) -> dict:
         for i, k in enumerate(others):
             row[k] = -(lanes * spread + i)
     return {k: (column[k], row[k]) for k in column}
-
-
-def _forward_order(graph: Graph, feeds: dict) -> list:
-    """The Functions in an order where each comes after those that made its inputs."""
-    done, order = set(), []
-    for start in [n.key for n in graph.functions()]:
-        stack = [start]
-        while stack:
-            k = stack[-1]
-            pending = [a for a in feeds.get(k, []) if not graph.nodes[a].is_leaf and a not in done]
-            if pending:
-                stack.extend(pending)
-                continue
-            stack.pop()
-            if k not in done:
-                done.add(k)
-                order.append(k)
-    return order
 
 
 def draw(graph: Graph, ax) -> None:
@@ -312,10 +296,12 @@ def figure(graphs: dict, path):
     from minigan import plot  # sets the headless backend
 
     graphs = list(graphs.values())
-    widths = [max(p[0] for p in _layout(g).values()) for g in graphs]
-    heights = [len({p[1] for p in _layout(g).values()}) for g in graphs]
-    fig, axes = plot.plt.subplots(len(graphs), 1, figsize=(1.25 * max(widths) + 2, sum(0.55 * h + 1.5 for h in heights)),
-                                  gridspec_kw={"height_ratios": [0.55 * h + 1.5 for h in heights]}, squeeze=False)
+    layouts = [_layout(g) for g in graphs]
+    widths = [max(x for x, _ in layout.values()) for layout in layouts]
+    heights = [len({y for _, y in layout.values()}) for layout in layouts]
+    rows = [0.55 * h + 1.5 for h in heights]  # inches for each graph
+    fig, axes = plot.plt.subplots(len(graphs), 1, figsize=(1.25 * max(widths) + 2, sum(rows)),
+                                  gridspec_kw={"height_ratios": rows}, squeeze=False)
     for ax, graph in zip(axes[:, 0], graphs, strict=True):
         draw(graph, ax)
     legend = [
