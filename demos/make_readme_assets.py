@@ -28,6 +28,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
+# One BLAS thread: a matrix product's rounding can depend on how many threads share it, and the
+# README's numbers must not depend on the machine's core count
+ONE_THREAD = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+
 # README picture <- (the run that makes it, the file that run writes)
 FIGURES = {
     "ring_training.png": ("train", "training.png"),
@@ -53,7 +57,7 @@ def run(name: str, out: Path, quick: bool) -> dict:
     else:
         command = [sys.executable, str(HERE / f"{name}.py"), "--out", str(out)] + (["--quick"] if quick else [])
     started = time.perf_counter()
-    finished = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    finished = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ, **ONE_THREAD})
     seconds = time.perf_counter() - started
     if finished.returncode != 0:
         raise SystemExit(f"{name} failed (exit {finished.returncode}); its output:\n{finished.stdout}")
@@ -96,7 +100,8 @@ def main() -> None:
             if source == name:
                 shutil.copyfile(out / written, images / picture)
                 print(f"  {images / picture}")
-        results["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
+        results["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(),
+                              "python": platform.python_version(), "blas_threads": 1}
         results_path.write_text(json.dumps(dict(sorted(results.items())), indent=1, ensure_ascii=False) + "\n")
         print(f"  {results[name]['seconds']} s (load average before: {load:.1f}); numbers in {results_path}")
 

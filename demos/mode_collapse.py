@@ -117,13 +117,16 @@ for row, (name, run) in zip(axes, runs.items()):
         shot = run["shots"][i]
         plot.frame(ax, shot, ring, real, title=f"{name}: step {checked[i]}")
         handles, labels = ax.get_legend_handles_labels()
-        ax.get_legend().remove()  # one legend for the figure, above it: none covers a blob of samples
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()  # one legend for the figure, above it: none covers a blob of samples
         # a collapsed blob can leave the square where D is drawn: widen the axes to every sample
         (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
         low, high = shot["fake"].min(axis=0) - 0.2, shot["fake"].max(axis=0) + 0.2
         ax.set(xlim=(min(x0, low[0]), max(x1, high[0])), ylim=(min(y0, low[1]), max(y1, high[1])),
                facecolor="0.85")  # grey: outside the square D's map was not computed
-fig.legend(handles, labels, loc="outside upper center", ncol=3, markerscale=3)
+outside = plot.plt.Rectangle((0, 0), 1, 1, facecolor="0.85")
+fig.legend([*handles, outside], [*labels, "grey: beyond the square where D's map was computed"],
+           loc="outside upper center", ncol=4, markerscale=3)
 frames = plot.save(fig, args.out / "mode_collapse_frames.png")
 
 # 3. The collapsing run as an animation: the whole batch of samples hopping from mode to mode
