@@ -4,9 +4,13 @@ command (demos/make_readme_assets.py), and its commands work as written in a fre
 import importlib.util
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+
+from test_plot import assert_real_image
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -95,3 +99,17 @@ def test_commands_work_as_written_in_a_fresh_clone():
             for word in words[1:]:
                 if word.startswith(("demos/", "benchmarks/")) and word.endswith(".py") and "NAME" not in word:
                     assert (ROOT / word).is_file(), f"{part.strip()!r} names a script that does not exist"
+
+
+@pytest.mark.slow
+def test_the_one_command_writes_pictures_and_numbers_and_keeps_quick_runs_out_of_the_readme(tmp_path):
+    script = [sys.executable, str(ROOT / "demos" / "make_readme_assets.py")]
+    refused = subprocess.run([*script, "--quick"], capture_output=True, text=True, cwd=ROOT)
+    assert refused.returncode != 0 and "--quick needs --out" in refused.stderr
+    done = subprocess.run([*script, "--quick", "--out", str(tmp_path), "--only", "xy_game", "graph"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["xy_game"]["steps"] == 40 and results["graph"]["G-step"]["with_gradient"] > 0
+    for picture in ("xy_game.png", "graph.png"):
+        assert_real_image(tmp_path / "images" / picture)
