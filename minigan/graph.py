@@ -97,7 +97,7 @@ class Graph:
             inputs = [self.nodes[a] for a in feeds[key]]
             named = ", ".join(_short(n) for n in inputs)
             mark = "*" if node.gets_gradient else " "
-            lines.append(f" {mark} {node.label:<10} -> {_shape(node.shape):<11} from {named}")
+            lines.append(f" {mark} {node.label:<14} -> {_shape(node.shape):<8} from {named}")
         lines.append("leaves:")
         rank = {"input": 0, "parameter": 1, "constant": 2}
         for node in sorted(self.leaves(), key=lambda n: (rank[n.kind], n.owner != "G", n.label)):
@@ -120,14 +120,14 @@ def _short(node: Node) -> str:
     return node.label if not node.is_leaf or node.kind != "constant" else "const"
 
 
-def trace(loss: Tensor, title: str = "graph", modules: dict | None = None, inputs: dict | None = None,
+def trace(loss: Tensor, title: str = "graph", modules: dict | None = None, tensors: dict | None = None,
           cuts=()) -> Graph:
     """The graph behind ``loss``, walked as backward() walks it (nothing is computed).
 
     ``modules`` ({'G': G, 'D': D}) names parameters after the network they belong to,
-    ``inputs`` ({'z': z, ...}) names other leaves; ``cuts`` are the names in ``inputs`` of
-    tensors computed without a graph. A leaf gets a gradient when it requires one now, so
-    trace a loss built under ``nn.frozen(D)`` inside that block.
+    ``tensors`` ({'z': z, 'G(z)': fake, ...}) names leaves and results of Functions; ``cuts``
+    are the names in ``tensors`` of tensors computed without a graph. A leaf gets a gradient
+    when it requires one now, so trace a loss built under ``nn.frozen(D)`` inside that block.
     """
     if not isinstance(loss, Tensor) or loss.creator is None:
         raise ValueError("trace needs a loss Tensor with a graph behind it (made by operations on tensors "
@@ -136,7 +136,7 @@ def trace(loss: Tensor, title: str = "graph", modules: dict | None = None, input
     for owner, module in (modules or {}).items():
         for name, p in module.named_parameters():
             names[id(p)] = (f"{owner}.{name}", "parameter", owner)
-    for name, tensor in (inputs or {}).items():
+    for name, tensor in (tensors or {}).items():
         names[id(tensor)] = (name, "input", "")
     graph = Graph(title, loss=id(loss.creator))
     stack, seen = [loss.creator], set()
@@ -148,8 +148,10 @@ def trace(loss: Tensor, title: str = "graph", modules: dict | None = None, input
         if function.inputs is None:
             raise RuntimeError("the graph was freed by backward(); trace the loss before calling backward()")
         output = function.output
-        graph.nodes[id(function)] = Node(id(function), type(function).__name__,
-                                         output.shape if output is not None else (), "function")
+        label = type(function).__name__
+        if output is not None and id(output) in names:  # e.g. 'Linear = G(z)'
+            label = f"{label} = {names[id(output)][0]}"
+        graph.nodes[id(function)] = Node(id(function), label, output.shape if output is not None else (), "function")
         for x in function.inputs:
             if x.creator is not None:
                 graph.edges.append((id(x.creator), id(function)))
@@ -185,17 +187,22 @@ def step_graphs(gan) -> dict:
     z, real = gan.sample_noise(m), gan.sample_real(m)
     with no_grad():
         fake = gan.G(z)
-    loss_real, loss_fake = _discriminator_losses(gan, gan.D(real), gan.D(fake), real, fake)
-    d_graph = trace(loss_real + loss_fake, "D-step: L_D = L_D,r + L_D,f; G(z) made without a graph, so nothing "
-                    "leads into G", modules,
-                    {"z": z, "x (real)": real, "G(z), no graph": fake}, cuts=("G(z), no graph",))
+    out_real, out_fake = gan.D(real), gan.D(fake)
+    loss_real, loss_fake = _discriminator_losses(gan, out_real, out_fake, real, fake)
+    loss_d = loss_real + loss_fake
+    named = {"z": z, "x (real)": real, "G(z), no graph": fake, "logit ℓ(x)": out_real, "logit ℓ(G(z))": out_fake,
+             "L_D,r": loss_real, "L_D,f": loss_fake, "L_D": loss_d}
+    d_graph = trace(loss_d, "D-step: L_D = L_D,r + L_D,f; G(z) made without a graph, so nothing leads into G",
+                    modules, named, cuts=("G(z), no graph",))
     # The G-step (steps 6-8): G(z) recorded, D frozen while the loss is built (and traced)
     z = gan.sample_noise(m)
     fake = gan.G(z)
     with nn.frozen(gan.D):
-        loss_g = gan.generator_loss(gan.D(fake))
-        g_graph = trace(loss_g, f"G-step: L_G ({gan.config.loss}); D frozen, the gradient runs through D "
-                        "and G(z) into G's parameters", modules, {"z": z})
+        out_fake = gan.D(fake)
+        loss_g = gan.generator_loss(out_fake)
+        named = {"z": z, "G(z)": fake, "logit ℓ(G(z))": out_fake, "L_G": loss_g}
+        g_graph = trace(loss_g, f"G-step: L_G ({gan.config.loss}); D frozen, the gradient runs through D and G(z) "
+                        "into G's parameters", modules, named)
     return {"D-step": d_graph, "G-step": g_graph}
 
 

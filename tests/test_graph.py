@@ -63,7 +63,7 @@ def test_what_the_graph_says_is_what_backward_does():
 def test_a_tensor_used_twice_is_one_node_with_two_edges():
     x = Tensor([1.0, 2.0], requires_grad=True, name="x")
     loss = (x * x + x).sum()  # Mul(x, x), Add(Mul, x), Sum
-    traced = graph.trace(loss, inputs={"x": x})
+    traced = graph.trace(loss, tensors={"x": x})
     assert sorted(n.label for n in traced.functions()) == ["Add", "Mul", "Sum"]
     assert sum(1 for a, _ in traced.edges if a == id(x)) == 3
     assert [n.label for n in traced.leaves()] == ["x"] and traced.leaves()[0].gets_gradient
