@@ -23,8 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from minigan import losses, nn
-from minigan.autograd import Tensor, no_grad
+from minigan.autograd import Tensor
 
 __all__ = ["Node", "Graph", "trace", "step_graphs", "draw", "figure"]
 
@@ -127,7 +126,8 @@ def trace(loss: Tensor, title: str = "graph", modules: dict | None = None, tenso
     ``modules`` ({'G': G, 'D': D}) names parameters after the network they belong to,
     ``tensors`` ({'z': z, 'G(z)': fake, ...}) names leaves and results of Functions; ``cuts``
     are the names in ``tensors`` of tensors computed without a graph. A leaf gets a gradient
-    when it requires one now, so trace a loss built under ``nn.frozen(D)`` inside that block.
+    when it required one at the moment a Function used it (``Function.required``), as
+    ``backward()`` decides: D's parameters, frozen while the G-step's loss was built, get none.
     """
     if not isinstance(loss, Tensor) or loss.creator is None:
         raise ValueError("trace needs a loss Tensor with a graph behind it (made by operations on tensors "
@@ -152,16 +152,17 @@ def trace(loss: Tensor, title: str = "graph", modules: dict | None = None, tenso
         if output is not None and id(output) in names:  # e.g. 'Linear = G(z)'
             label = f"{label} = {names[id(output)][0]}"
         graph.nodes[id(function)] = Node(id(function), label, output.shape if output is not None else (), "function")
-        for x in function.inputs:
+        for x, required in zip(function.inputs, function.required, strict=True):
             if x.creator is not None:
                 graph.edges.append((id(x.creator), id(function)))
                 stack.append(x.creator)
                 continue
             graph.edges.append((id(x), id(function)))
             label, kind, owner = names.get(id(x), (x.name or "constant", "constant", ""))
-            if kind == "constant" and x.requires_grad:
+            if kind == "constant" and required:
                 kind = "input"  # an unnamed leaf under study
-            graph.nodes.setdefault(id(x), Node(id(x), label, x.shape, kind, owner, x.requires_grad, label in cuts))
+            gets_gradient = required or (id(x) in graph.nodes and graph.nodes[id(x)].gets_gradient)
+            graph.nodes[id(x)] = Node(id(x), label, x.shape, kind, owner, gets_gradient, label in cuts)
     _mark_gradient_path(graph)
     return graph
 
@@ -179,38 +180,39 @@ def _mark_gradient_path(graph: Graph) -> None:
 
 
 def step_graphs(gan) -> dict:
-    """{'D-step': Graph, 'G-step': Graph}: the losses of one D-step and one G-step of ``gan``, as
-    its training step builds them (nothing is updated; the run's random generator moves on)."""
+    """{'D-step': Graph, 'G-step': Graph}: the losses that ``gan.d_loss()`` and ``gan.g_loss()``
+    build, exactly as ``d_step`` and ``g_step`` build them (nothing is updated; the run's random
+    generator moves on)."""
     modules = {"G": gan.G, "D": gan.D}
-    m = gan.config.batch_size
-    # The D-step (steps 1-4): the fakes come from G under no_grad, so they have no creator
-    z, real = gan.sample_noise(m), gan.sample_real(m)
-    with no_grad():
-        fake = gan.G(z)
-    out_real, out_fake = gan.D(real), gan.D(fake)
-    loss_real, loss_fake = _discriminator_losses(gan, out_real, out_fake, real, fake)
-    loss_d = loss_real + loss_fake
-    named = {"z": z, "x (real)": real, "G(z), no graph": fake, "logit ℓ(x)": out_real, "logit ℓ(G(z))": out_fake,
-             "L_D,r": loss_real, "L_D,f": loss_fake, "L_D": loss_d}
-    d_graph = trace(loss_d, "D-step: L_D = L_D,r + L_D,f; G(z) made without a graph, so nothing leads into G",
+    loss_d = gan.d_loss()  # steps 1-4: the fakes come from G under no_grad, so they have no creator
+    real, fake = _data_path(loss_d.out_real)[-1], _data_path(loss_d.out_fake)[-1]
+    named = {"x (real)": real, "G(z), no graph": fake, "logit ℓ(x)": loss_d.out_real,
+             "logit ℓ(G(z))": loss_d.out_fake, "L_D,r": loss_d.real, "L_D,f": loss_d.fake, "L_D": loss_d.total}
+    d_graph = trace(loss_d.total, "D-step: L_D = L_D,r + L_D,f; G(z) made without a graph, so nothing leads into G",
                     modules, named, cuts=("G(z), no graph",))
-    # The G-step (steps 6-8): G(z) recorded, D frozen while the loss is built (and traced)
-    z = gan.sample_noise(m)
-    fake = gan.G(z)
-    with nn.frozen(gan.D):
-        out_fake = gan.D(fake)
-        loss_g = gan.generator_loss(out_fake)
-        named = {"z": z, "G(z)": fake, "logit ℓ(G(z))": out_fake, "L_G": loss_g}
-        g_graph = trace(loss_g, f"G-step: L_G ({gan.config.loss}); D frozen, the gradient runs through D and G(z) "
-                        "into G's parameters", modules, named)
+    loss_g = gan.g_loss()  # steps 6-8: G(z) recorded, D frozen while the graph was built
+    path = _data_path(loss_g)
+    named = {"z": path[-1], "G(z)": _first_made_by(path, gan.G), "logit ℓ(G(z))": _first_made_by(path, gan.D),
+             "L_G": loss_g}
+    g_graph = trace(loss_g, f"G-step: L_G ({gan.config.loss}); D frozen, the gradient runs through D and G(z) "
+                    "into G's parameters", modules, named)
     return {"D-step": d_graph, "G-step": g_graph}
 
 
-def _discriminator_losses(gan, out_real, out_fake, real, fake):
-    if gan.config.loss == "wgan_gp":
-        loss_real, loss_fake = losses.critic_losses(out_real, out_fake)
-        return loss_real, loss_fake + losses.gradient_penalty(gan.D, real, fake, gan.rng, gan.config.gp_weight)
-    return losses.discriminator_losses(out_real, out_fake, gan.config.real_label_smoothing)
+def _data_path(tensor: Tensor) -> list[Tensor]:
+    """``tensor`` and the tensors it was computed from along each Function's first input, back to
+    a leaf: for a stack of layers, the path of the data (a layer's first input is its data)."""
+    path = [tensor]
+    while path[-1].creator is not None:
+        path.append(path[-1].creator.inputs[0])
+    return path
+
+
+def _first_made_by(path: list[Tensor], module) -> Tensor:
+    """The first tensor on ``path`` (from the loss back) made by a Function using ``module``'s parameters:
+    the module's output."""
+    params = {id(p) for p in module.parameters()}
+    return next(t for t in path if t.creator is not None and any(id(x) in params for x in t.creator.inputs))
 
 
 # ----------------------------------------------------------------------------- drawing
