@@ -1,9 +1,15 @@
-"""What every demo shares: its command line (--quick, --out) and how it reports what it wrote."""
+"""What every demo shares: its command line (--quick, --out), how it reports what it wrote, the numbers
+it measured (``results.json``, which ``demos/make_readme_assets.py`` gathers for the README), and a
+progress bar."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 from pathlib import Path
+
+from tqdm import tqdm
 
 
 def arguments(doc: str, name: str) -> argparse.Namespace:
@@ -25,3 +31,28 @@ def report(written: list, look_at: list[str]) -> None:
     print("what to look at:")
     for line in look_at:
         print(f"  - {line}")
+
+
+def progress(total: int, what: str = "training") -> tqdm:
+    """A progress bar on stderr for a demo that runs more than a few seconds: ``bar.update()`` per step."""
+    return tqdm(total=total, desc=what, unit="step", mininterval=0.5, leave=False, dynamic_ncols=True)
+
+
+def save_results(args: argparse.Namespace, **numbers) -> Path:
+    """Write the numbers a demo measured to ``<out>/results.json`` (the README quotes them from there)."""
+    path = args.out / "results.json"
+    path.write_text(json.dumps(_plain(numbers), indent=1, ensure_ascii=False) + "\n")
+    return path
+
+
+def _plain(value):
+    """NumPy numbers and arrays, tuples and dicts as plain JSON values."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "tolist"):  # a NumPy scalar or array
+        return _plain(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # NaN and infinity are not JSON: "not measured" / "never"
+    return value

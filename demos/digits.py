@@ -1,11 +1,11 @@
-"""8×8 handwritten digits from an MLP GAN: samples over training, and the nearest real digit to each (notes 000, 004).
+"""8×8 handwritten digits from an MLP GAN: samples over training, and the nearest real digit to each.
 
 p_data is now a set of images, scikit-learn's 1,797 digits of 8×8 pixels, each a vector
 of 64 numbers in [-1, 1]; G maps a 16-D z through two hidden layers of 256 to 64 pixels
 ending in tanh, and D is an MLP classifier on the 64 pixels (the "digits" preset). The
 same z is drawn at regular steps: from noise, strokes appear, then digits. Is G only
-copying the training set? Next to each sample is the real digit nearest to it, as in the
-figure of the GAN paper that note 004 describes. Needs scikit-learn (the 'demos' extra).
+copying the training set? Next to each sample is the real digit nearest to it, as in
+Figure 2 of Goodfellow et al. 2014. Needs scikit-learn (the 'demos' extra).
 
     python demos/digits.py [--quick] [--out DIR]
 """
@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from _common import arguments, report
+from _common import arguments, progress, report, save_results
 from minigan import plot, presets, probe
 
 args = arguments(__doc__, "digits")
@@ -30,12 +30,14 @@ snapshots = [probe.snapshot(gan, z_eval)]  # for images, a snapshot holds G(z_ev
 
 
 def keep_snapshot(gan, _record):  # called by gan.train after each step
+    bar.update()
     if gan.step % every == 0:
         snapshots.append(probe.snapshot(gan, z_eval))
 
 
 started = time.perf_counter()
-history = gan.train(steps, callbacks=keep_snapshot)
+with progress(steps) as bar:
+    history = gan.train(steps, callbacks=keep_snapshot)
 seconds = time.perf_counter() - started
 
 
@@ -62,6 +64,10 @@ print(f"distance from a sample to its nearest real digit: mean {to_real.min(axis
 print(f"distance from a real digit to its nearest other real digit: mean {real_to_real.min(axis=1).mean():.2f}, "
       f"smallest {real_to_real.min():.2f}")
 print(f"{len(np.unique(nearest))} different real digits are nearest to the 1,000 samples")
+
+save_results(args, steps=steps, to_real_mean=to_real.min(axis=1).mean(), real_to_real_mean=real_to_real.min(axis=1).mean(),
+             distinct_nearest=len(np.unique(nearest)), d_real=history["d_real"][last].mean(),
+             d_fake=history["d_fake"][last].mean())
 
 # Rows of 8: four rows of samples, each followed by the row of their nearest real digits
 pairs = np.stack([samples[:32].reshape(4, 8, 64), digits.samples[nearest[:32]].reshape(4, 8, 64)], axis=1)

@@ -1,17 +1,19 @@
-"""A 1-D Gaussian learnt step by step: p_g slides onto N(4, 0.5²) and D flattens to ½ (notes 003, 004).
+"""A 1-D Gaussian learnt step by step: p_g slides onto N(4, 0.5²) and D flattens to ½.
 
-The classic figure of the GAN paper, made by training: G is affine, z ↦ a·z + b with
-z ~ N(0, 1), so p_g is exactly N(b, a²) and learning means moving b to 4 and |a| to 0.5.
-Snapshots at regular steps show p_data (dotted), the histogram of G's samples, D(x)
-(dashed) and D*(x) = p_data / (p_data + p_g) (note 002); at the end p_g covers p_data
-and D(x) ≈ D*(x) ≈ ½ everywhere: D can no longer tell real from fake (notes 003, 004).
+Figure 1 of Goodfellow et al. 2014 ("Generative Adversarial Nets"), made by training:
+G is affine, z ↦ a·z + b with z ~ N(0, 1), so p_g is exactly N(b, a²) and learning
+means moving b to 4 and |a| to 0.5. Snapshots at regular steps show p_data (dotted),
+the histogram of G's samples, D(x) (dashed) and the optimal discriminator
+D*(x) = p_data / (p_data + p_g) of the paper's Proposition 1, computed from the exact
+N(b, a²); at the end p_g covers p_data and D(x) ≈ D*(x) ≈ ½ everywhere: D can no longer
+tell real from fake, the equilibrium of the paper's Theorem 1.
 
     python demos/gaussian_1d.py [--quick] [--out DIR]
 """
 
 import numpy as np
 
-from _common import arguments, report
+from _common import arguments, progress, report, save_results
 from minigan import data, plot, presets, probe, theory
 
 args = arguments(__doc__, "gaussian_1d")
@@ -30,14 +32,19 @@ snapshots, moments = [], []  # moments: (step, a, b, mean and std of G(z_eval))
 
 
 def take_snapshot(gan, _record=None):  # called by gan.train after each step
+    bar.update(_record is not None)
     if gan.step % every == 0:
         shot = probe.snapshot(gan, z_eval)
+        a, b = weight.item(), bias.item()
+        shot["p_g"] = data.gaussian_1d(b, abs(a)).pdf(shot["x"])  # exact: G(z) = a·z + b makes N(b, a²)
         snapshots.append(shot)
-        moments.append((gan.step, weight.item(), bias.item(), shot["fake"].mean(), shot["fake"].std()))
+        moments.append((gan.step, a, b, shot["fake"].mean(), shot["fake"].std()))
 
 
+bar = progress(steps)
 take_snapshot(gan)  # step 0: G as initialised
 history = gan.train(steps, callbacks=take_snapshot)
+bar.close()
 
 print(f"p_data = {p_data!r}: mean 4, std 0.5.  G(z) = a·z + b, so p_g = N(b, a²) exactly.")
 print(f"{'step':>5}  {'a':>7}  {'b':>6}  {'mean G(z)':>9}  {'std G(z)':>8}  {'JSD(p_data ‖ p_g)':>17}")
@@ -63,6 +70,15 @@ ax.axhline(0.5, color="tab:purple", ls=":", label="data std 0.5")
 ax.set(xlabel="training step", ylabel="value", title="G's Gaussian moves onto the data's")
 ax.legend(fontsize=8)
 
+# D* at the end, exactly, over the data's bulk (mean ± 2 std): how flat it lies at ½
+_, a_end, b_end, _, _ = moments[-1]
+x_bulk = np.linspace(3.0, 5.0, 201)[:, None]
+p_g_end = data.gaussian_1d(b_end, abs(a_end))
+d_star_end = theory.optimal_discriminator(p_data, p_g_end, x_bulk)
+print(f"at step {steps}, D*(x) over x in [3, 5] lies between {d_star_end.min():.3f} and {d_star_end.max():.3f}")
+save_results(args, steps=steps, mean=b_end, std=abs(a_end), jsd=theory.js_divergence(p_data, p_g_end),
+             d_real=history["d_real"][last].mean(), d_fake=history["d_fake"][last].mean(),
+             d_star_min=d_star_end.min(), d_star_max=d_star_end.max())
 report([
     plot.training_figure(panels, p_data, args.out / "training.png", panels=len(panels)),
     plot.save_gif(snapshots, p_data, args.out / "training.gif"),
@@ -71,8 +87,8 @@ report([
 ], [
     "training.png: the green histogram p_g slides from near 0 onto the dotted p_data; "
     "the dashed D(x) is high where p_data > p_g and flattens to ½ as they meet",
-    "training.png: where the samples are, D(x) follows the red D*(x) = p_data / (p_data + p_g) of note 002; "
-    "D* uses a kernel density estimate of p_g, so it wiggles in the tails, where both densities are ≈ 0",
+    "training.png: where the samples are, D(x) follows the red D*(x) = p_data / (p_data + p_g), drawn from "
+    "the exact p_g = N(b, a²); in the last panel D* lies flat at ½ over the data",
     "training.gif: the same, one frame per snapshot",
     "moments.png: G's mean b and spread |a| settle at the data's 4 and 0.5",
     "losses.png: mean D(x) and D(G(z)) meet at ½; L_D,r, L_D,f and L_G settle at ln 2 ≈ 0.69, L_D at ln 4 ≈ 1.39",

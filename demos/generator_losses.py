@@ -1,10 +1,11 @@
-"""Minimax vs non-saturating vs maximum-likelihood: the losses, their gradients, training with each (note 002).
+"""Minimax vs non-saturating vs maximum-likelihood: the losses, their gradients, training with each.
 
 All three are functions of D's logit ℓ on a fake, D(G(z)) = σ(ℓ). Early in training D
 rejects the fakes, D(G(z)) ≈ 0, and there the minimax loss ln(1 - D) and the
 maximum-likelihood loss -D/(1 - D) are flat: their gradients -D and -D/(1 - D) vanish,
-while the non-saturating -ln D keeps a gradient of about -1 (note 002's comparison,
-computed here with minigan's autodiff). Then G is trained on the 1-D Gaussian with
+while the non-saturating -ln D keeps a gradient of about -1 (the comparison that
+Goodfellow's NIPS 2016 tutorial draws in section 3.2, computed here with minigan's
+autodiff). Then G is trained on the 1-D Gaussian with
 each loss, once with Adam (the preset) and once with plain SGD for G, to see what the
 flat start does to learning.
 
@@ -13,7 +14,7 @@ flat start does to learning.
 
 import numpy as np
 
-from _common import arguments, report
+from _common import arguments, progress, report, save_results
 from minigan import Tensor, grad, losses, optim, plot, presets
 
 args = arguments(__doc__, "generator_losses")
@@ -37,7 +38,7 @@ def loss_and_slope(name: str, d_fake: float) -> tuple[float, float]:
     return loss.item(), slope.item()
 
 
-# (a), (b): the losses and their gradients along D(G(z)) ∈ (0, 1)
+# (a), (b), (c): the losses and their gradients along D(G(z)) ∈ (0, 1)
 d_fake = np.concatenate([np.logspace(-6, -1, 200), np.linspace(0.1, 0.999, 300)])
 curves = {name: np.array([loss_and_slope(name, d) for d in d_fake]) for name in losses.GENERATOR_LOSSES}
 
@@ -48,6 +49,7 @@ for d in (1e-4, 1e-2, 0.5, 0.99):
 print("largest |autodiff - theory| along the curve:"
       + "".join(f"  {name} {np.abs(values[:, 1] - THEORY[name](d_fake)).max():.1e}" for name, values in curves.items()))
 
+largest_error = {name: np.abs(values[:, 1] - THEORY[name](d_fake)).max() for name, values in curves.items()}
 fig, (ax_loss, ax_slope, ax_log) = plot.plt.subplots(1, 3, figsize=(16, 4.6))
 for name, values in curves.items():
     ax_loss.plot(d_fake, values[:, 0], **STYLE[name], label=name)
@@ -59,14 +61,15 @@ ax_loss.set(xlabel="D(G(z))", ylabel="L_G", ylim=(-5, 5), title="(a) the three l
 ax_slope.set(xlabel="D(G(z))", ylabel="dL_G / dℓ  (ℓ = D's logit)", ylim=(-3, 0.2),
              title="(b) their gradients with respect to ℓ")
 ax_log.set(xlabel="D(G(z)), log scale", ylabel="|dL_G / dℓ|, log scale",
-           title="(b) on log scales: two vanish as D → 0")
+           title="(c) |gradient| on log scales: two vanish as D → 0")
 ax_log.axvspan(1e-6, 1e-2, color="0.92", label="D rejects the fakes")
 for ax in (ax_loss, ax_slope, ax_log):
     ax.legend(fontsize=8)
 fig.tight_layout()
 
-# (c) training with each loss on the 1-D Gaussian: G(z) = a·z + b, so b is exactly G's mean
-runs = {}  # (optimiser, loss) -> per-step G mean, final std, last D(G(z)), early ‖∇θ_G L_G‖
+# Training with each loss on the 1-D Gaussian: G(z) = a·z + b, so b is exactly G's mean
+runs = {}
+bar = progress(6 * (100 if args.quick else presets.PRESETS["gaussian"].steps), "6 training runs")  # (optimiser, loss) -> per-step G mean, final std, last D(G(z)), early ‖∇θ_G L_G‖
 for optimiser in ("Adam", "SGD"):
     for name in losses.GENERATOR_LOSSES:
         gan, steps = presets.build("gaussian", seed=0, loss=name)
@@ -76,10 +79,11 @@ for optimiser in ("Adam", "SGD"):
             gan.opt_g = optim.SGD(gan.G.parameters(), lr=0.01)
         weight, bias = gan.G.parameters()
         means = []
-        history = gan.train(steps, callbacks=lambda _gan, _record: means.append(bias.item()))
+        history = gan.train(steps, callbacks=lambda _gan, _record: (means.append(bias.item()), bar.update()))
         runs[optimiser, name] = (np.array(means), abs(weight.item()), history["d_fake"][-100:].mean(),
                                  np.median(history["grad_norm_g"][: steps // 8]))
 
+bar.close()
 print(f"\ntraining on N(4, 0.5²) for {steps} steps, same seed and D for every run:")
 print(f"{'G optimiser':<12}{'loss':<16}{'G mean':>7}{'G std':>7}{'D(G(z))':>9}  "
       f"median ‖∇θ_G L_G‖, first {steps // 8} steps")
@@ -97,6 +101,9 @@ for ax, optimiser, title in zip(axes, ("Adam", "SGD"), (
     ax.legend(fontsize=8, loc="center right")
 axes[0].set_ylabel("G's mean b")
 
+save_results(args, steps=steps, largest_gradient_error=largest_error,
+             final_mean={f"{optimiser} {name}": run[0][-1] for (optimiser, name), run in runs.items()},
+             final_std={f"{optimiser} {name}": run[1] for (optimiser, name), run in runs.items()})
 report([
     plot.save(fig, args.out / "losses_and_gradients.png"),
     plot.save(fig_train, args.out / "training_with_each_loss.png"),
@@ -105,10 +112,10 @@ report([
     "the non-saturating one is steep",
     "(b): the autodiff gradients lie on the dotted theory; only non-saturating gives about -1 "
     "where D rejects the fakes",
-    "log panel: minimax and max-likelihood gradients shrink in proportion to D(G(z)); non-saturating stays ≈ 1",
+    "(c): minimax and max-likelihood gradients shrink in proportion to D(G(z)); non-saturating stays ≈ 1",
     "training_with_each_loss.png, SGD: minimax and max-likelihood barely move (tiny gradients, tiny steps); "
     "non-saturating reaches 4",
     "training_with_each_loss.png, Adam: minimax reaches 4 as well, because Adam divides each step by the gradient's "
-    "running size; max-likelihood stalls far from 4 while its spread grows (note 002: its gradient comes mostly "
-    "from the few fakes D likes best)",
+    "running size; max-likelihood stalls far from 4 (its gradient, -D/(1 - D) per fake, comes mostly from the "
+    "few fakes D likes best; the printout gives each run's final spread too)",
 ])

@@ -1,8 +1,9 @@
-"""Mode collapse on the ring of 8 Gaussians: one GAN covers every mode, another sits on one and hops (notes 000, 004).
+"""Mode collapse on the ring of 8 Gaussians: one GAN covers every mode, another sits on one and hops.
 
 Nothing in G's loss asks for variety: a G that puts all its samples where D is fooled
-right now is doing its job, until D catches up and G moves the whole lot elsewhere
-(note 000's "Mode Collapse", note 004's "Helvetica scenario"). Two runs on the ring,
+right now is doing its job, until D catches up and G moves the whole lot elsewhere:
+the "Helvetica scenario" that Goodfellow et al. 2014 warn of (section 6), which the NIPS
+2016 tutorial (section 5.1.1) calls mode collapse. Two runs on the ring,
 with the same loss (non-saturating), batch, learning rates, steps and seed, differ only
 in the networks: the ring preset (z of 2 dimensions, D with two hidden layers) covers
 the 8 modes; z of 256 dimensions with a D of one hidden layer (close to the toy setup
@@ -18,7 +19,7 @@ import time
 import numpy as np
 
 import minigan
-from _common import arguments, report
+from _common import arguments, progress, report, save_results
 from minigan import data, metrics, plot, presets, probe
 from minigan.gan import GAN, GANConfig, make_networks
 
@@ -39,13 +40,15 @@ def collapsing_gan():
     return GAN(G, D, ring, config)
 
 
-def train_and_watch(gan):
+def train_and_watch(gan, what):
     """Train ``steps`` steps; every ``every`` steps keep a snapshot of G on the same fixed noise."""
     z_eval = gan.tensor(np.random.default_rng(1).standard_normal((1000, gan.config.latent_dim)))
     shots = [probe.snapshot(gan, z_eval)]
-    while gan.step < steps:
-        gan.train(every)
-        shots.append(probe.snapshot(gan, z_eval))
+    with progress(steps, what) as bar:
+        while gan.step < steps:
+            gan.train(every)
+            bar.update(every)
+            shots.append(probe.snapshot(gan, z_eval))
     return shots
 
 
@@ -59,7 +62,7 @@ runs = {}
 for name, build in (("covers", covering_gan), ("collapses", collapsing_gan)):
     started = time.perf_counter()
     gan = build()
-    shots = train_and_watch(gan)
+    shots = train_and_watch(gan, name)
     runs[name] = dict(
         gan=gan, shots=shots, seconds=time.perf_counter() - started,
         coverage=[metrics.mode_coverage(shot["fake"], gan.data) for shot in shots],
@@ -79,6 +82,13 @@ for name, run in runs.items():
           f"{covered.min()}-{covered.max()} (median {np.median(covered):g}); the most crowded mode holds "
           f"{100 * run['shares'].max(axis=0).mean():.0f}% of the samples on average and changed "
           f"{np.count_nonzero(np.diff(favourite))} times ({run['seconds']:.0f} s)")
+
+save_results(args, steps=steps, **{name: dict(
+    modes_covered=run["coverage"][-1].modes_covered, hq=run["coverage"][-1].high_quality_fraction,
+    modes_covered_min=min(c.modes_covered for c in run["coverage"]),
+    modes_covered_max=max(c.modes_covered for c in run["coverage"]),
+    crowded_share=run["shares"].max(axis=0).mean(),
+    hops=np.count_nonzero(np.diff(run["shares"].argmax(axis=0)))) for name, run in runs.items()})
 
 # 1. The numbers over training, and where G's samples are
 fig, axes = plot.plt.subplots(2, 2, figsize=(11, 7.5), layout="constrained")
@@ -101,10 +111,22 @@ curves = plot.save(fig, args.out / "mode_collapse_curves.png")
 
 # 2. GAN-Lab frames: the same moments of both runs, one run a row
 moments = np.linspace(0, len(checked) - 1, 4).round().astype(int)
-fig, axes = plot.plt.subplots(2, len(moments), figsize=(4.6 * len(moments), 8), layout="constrained")
+fig, axes = plot.plt.subplots(2, len(moments), figsize=(4.6 * len(moments), 8.4), layout="constrained")
 for row, (name, run) in zip(axes, runs.items()):
     for ax, i in zip(row, moments):
-        plot.frame(ax, run["shots"][i], ring, real, title=f"{name}: step {checked[i]}")
+        shot = run["shots"][i]
+        plot.frame(ax, shot, ring, real, title=f"{name}: step {checked[i]}")
+        handles, labels = ax.get_legend_handles_labels()
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()  # one legend for the figure, above it: none covers a blob of samples
+        # a collapsed blob can leave the square where D is drawn: widen the axes to every sample
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+        low, high = shot["fake"].min(axis=0) - 0.2, shot["fake"].max(axis=0) + 0.2
+        ax.set(xlim=(min(x0, low[0]), max(x1, high[0])), ylim=(min(y0, low[1]), max(y1, high[1])),
+               facecolor="0.85")  # grey: outside the square D's map was not computed
+outside = plot.plt.Rectangle((0, 0), 1, 1, facecolor="0.85")
+fig.legend([*handles, outside], [*labels, "grey: beyond the square where D's map was computed"],
+           loc="outside upper center", ncol=4, markerscale=3)
 frames = plot.save(fig, args.out / "mode_collapse_frames.png")
 
 # 3. The collapsing run as an animation: the whole batch of samples hopping from mode to mode

@@ -1,9 +1,10 @@
-"""D trained to convergence finds D* = p_data / (p_data + p_g) and V(G, D) → -ln 4 + 2·JSD (notes 000, 002).
+"""D trained to convergence finds D* = p_data / (p_data + p_g) and V(G, D) → -ln 4 + 2·JSD.
 
 G is held fixed, so p_g is just a second distribution: D is an ordinary classifier,
-trained with BCE on samples of p_data (label 1) and of p_g (label 0). Notes 000 and 002
-show that the best such D is D*(x) = p_data(x) / (p_data(x) + p_g(x)) pointwise, and
-that its value V(G, D*) = E_data[ln D*] + E_g[ln(1 - D*)] = -ln 4 + 2·JSD(p_data ‖ p_g).
+trained with BCE on samples of p_data (label 1) and of p_g (label 0). Goodfellow et al.
+2014 prove that the best such D is D*(x) = p_data(x) / (p_data(x) + p_g(x)) pointwise
+(Proposition 1), and that its value is V(G, D*) = E_data[ln D*] + E_g[ln(1 - D*)]
+= -ln 4 + 2·JSD(p_data ‖ p_g) (Theorem 1, their C(G)).
 Two cases: two Gaussians, and a two-bump mixture (the data) against one wide Gaussian.
 
     python demos/optimal_discriminator.py [--quick] [--out DIR]
@@ -11,7 +12,7 @@ Two cases: two Gaussians, and a two-bump mixture (the data) against one wide Gau
 
 import numpy as np
 
-from _common import arguments, report
+from _common import arguments, progress, report, save_results
 from minigan import Tensor, data, losses, nn, no_grad, ops, optim, plot, seed, theory
 
 args = arguments(__doc__, "optimal_discriminator")
@@ -42,7 +43,7 @@ def train_discriminator(p_data, p_g, eval_real, eval_fake):
                       *nn.mlp([1, 64, 64, 1], activation="leaky_relu", dtype="float64").layers)
     opt = optim.Adam(D.parameters(), lr=1e-3)
     values = [(0, *value(D, eval_real, eval_fake))]
-    for step in range(1, steps + 1):
+    for step in tqdm_range(steps):
         real, fake = Tensor(p_data.sample(batch, rng)), Tensor(p_g.sample(batch, rng))
         loss_real, loss_fake = losses.discriminator_losses(D(real), D(fake))  # labels 1 and 0
         opt.zero_grad()
@@ -53,6 +54,15 @@ def train_discriminator(p_data, p_g, eval_real, eval_fake):
     return D, np.array(values)
 
 
+def tqdm_range(steps):
+    """1, ..., steps with a progress bar."""
+    with progress(steps, "D-steps") as bar:
+        for step in range(1, steps + 1):
+            yield step
+            bar.update()
+
+
+results = {}
 fig, axes = plot.plt.subplots(3, len(cases), figsize=(6 * len(cases), 9.5), gridspec_kw={"height_ratios": [1, 1.2, 1]})
 for column, (name, (p_data, p_g)) in zip(axes.T, cases.items()):
     eval_real, eval_fake = Tensor(p_data.sample(20_000, rng)), Tensor(p_g.sample(20_000, rng))
@@ -72,6 +82,8 @@ for column, (name, (p_data, p_g)) in zip(axes.T, cases.items()):
     error = np.abs(d_learnt - d_star)[matters]
     jsd = theory.js_divergence(p_data, p_g, grid)
     c_of_g = theory.value_at_optimum(p_data, p_g, grid)
+    results[name] = dict(max_error=error.max(), mean_error=error.mean(), value=values[-1, 1],
+                         value_error=values[-1, 2], c_of_g=c_of_g, jsd=jsd)
     print(f"{name}: p_data = {p_data!r}, p_g = {p_g!r}")
     print(f"  |D(x) - D*(x)| where (p_data + p_g)/2 > 1% of its peak (x in [{x[matters][0, 0]:.2f}, "
           f"{x[matters][-1, 0]:.2f}]): max {error.max():.3f}, mean {error.mean():.3f}")
@@ -99,6 +111,7 @@ for column, (name, (p_data, p_g)) in zip(axes.T, cases.items()):
     ax_value.legend(fontsize=7, loc="best")
 
 fig.tight_layout()
+save_results(args, steps=steps, **results)
 report([plot.save(fig, args.out / "optimal_discriminator.png")], [
     "middle row: the trained D (dashed) lies on D*(x) (red) wherever there are samples; in the grey tails, "
     "where neither distribution puts mass, D is unconstrained and may wander",

@@ -1,18 +1,20 @@
-"""Vanishing gradients: when D is too good, minimax stops teaching G, non-saturating does not (notes 000, 002).
+"""Vanishing gradients: when D is too good, minimax stops teaching G, non-saturating does not.
 
 G is frozen far from the data (the 1-D Gaussian preset as initialised: p_g ≈ N(0, 0.18²)
 against p_data = N(4, 0.5²)) and only D trains. Every few D-steps we measure how hard
 each generator loss would push G: the norm of ∇θ_G L_G, by backpropagation through D
 into G's parameters. As D learns to reject the fakes, D(G(z)) → 0 and the minimax
-gradient, proportional to D(G(z)), collapses: "the Generator can't learn" of note 000.
-The non-saturating loss, -ln D(G(z)), keeps a gradient of useful size (note 002).
+gradient, proportional to D(G(z)), collapses: early in learning "log(1 - D(G(z)))
+saturates" (Goodfellow et al. 2014, section 3), and Arjovsky & Bottou 2017 prove that the
+minimax gradient vanishes as D approaches a perfect discriminator (their section 2.2). The non-saturating loss,
+-ln D(G(z)), keeps a gradient of useful size.
 
     python demos/vanishing_gradients.py [--quick] [--out DIR]
 """
 
 import numpy as np
 
-from _common import arguments, report
+from _common import arguments, progress, report, save_results
 from minigan import grad, losses, nn, no_grad, ops, plot, presets
 
 args = arguments(__doc__, "vanishing_gradients")
@@ -44,12 +46,17 @@ def mean_d_fake() -> float:
 
 
 rows = []  # (D-steps, mean D(G(z)), gradient norm for each loss)
-for step in range(d_steps + 1):
-    if step % every == 0:
-        rows.append((step, mean_d_fake(), *(generator_gradient_norm(name) for name in LOSSES)))
-    if step < d_steps:
-        gan.d_step()  # only D learns: G is never updated in this demo
+with progress(d_steps, "D-steps") as bar:
+    for step in range(d_steps + 1):
+        if step % every == 0:
+            rows.append((step, mean_d_fake(), *(generator_gradient_norm(name) for name in LOSSES)))
+        if step < d_steps:
+            gan.d_step()  # only D learns: G is never updated in this demo
+            bar.update()
 rows = np.array(rows)
+save_results(args, d_steps=d_steps, d_fake_start=rows[0, 1], d_fake_end=rows[-1, 1],
+             minimax_start=rows[0, 2], minimax_end=rows[-1, 2],
+             non_saturating_start=rows[0, 3], non_saturating_end=rows[-1, 3])
 
 print(f"{'D-steps':>7}  {'mean D(G(z))':>12}  {'‖∇θ_G‖ minimax':>15}  {'‖∇θ_G‖ non-saturating':>22}  "
       f"{'ratio':>7}  {'D/(1-D)':>7}")

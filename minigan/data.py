@@ -83,7 +83,7 @@ class GaussianMixture:
 
 
 def gaussian_1d(mean: float = 4.0, std: float = 0.5) -> GaussianMixture:
-    """One Normal N(mean, std²) on the line: the p_data of notes 003 and 004."""
+    """One Normal N(mean, std²) on the line: the p_data of the GAN paper's Figure 1 (Goodfellow et al. 2014)."""
     return GaussianMixture([[mean]], [std], name=f"N({mean:g}, {std:g}²)")
 
 

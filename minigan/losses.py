@@ -9,11 +9,11 @@ Generator losses, all functions of ℓ = σ⁻¹(D(G(z))) on fake samples, all m
     minimax          E[ln(1 - D(G(z)))]   = -E[softplus(ℓ)]     (the game's own value; saturates)
     non_saturating  -E[ln D(G(z))]        =  E[softplus(-ℓ)]    (Goodfellow 2014's practical fix)
     max_likelihood  -E[exp(σ⁻¹(D(G(z))))] = -E[exp(ℓ)]         (Goodfellow 2014, "On distinguish-
-                                                                   ability criteria"; note 002)
+                                                                   ability criteria"; NIPS 2016 tutorial)
 
 Their gradients with respect to ℓ are -D, -(1 - D) and -D/(1 - D): when D rejects the
 fakes (D → 0) the minimax and max-likelihood gradients vanish and the non-saturating
-one does not (notes 000 and 002; ``demos/vanishing_gradients.py`` draws it).
+one does not (Goodfellow's NIPS 2016 tutorial, section 3.2, plots all three; ``demos/vanishing_gradients.py`` draws it).
 The seeds write J_G with a factor ½; minigan drops it (a constant that only rescales G's step).
 """
 
@@ -97,7 +97,7 @@ def bce_with_logits(logits: Tensor, targets, reduction: str = "mean", label_smoo
 
 
 def discriminator_losses(logits_real: Tensor, logits_fake: Tensor, real_label_smoothing: float = 0.0):
-    """D's two losses (note 001): L_D,r = -E[ln D(x)] on real x, L_D,f = -E[ln(1 - D(G(z)))] on fakes.
+    """D's two losses: L_D,r = -E[ln D(x)] on real x, L_D,f = -E[ln(1 - D(G(z)))] on fakes.
 
     D minimises their sum. ``real_label_smoothing`` softens only the real targets
     (one-sided label smoothing, Salimans et al. 2016).

@@ -153,7 +153,11 @@ def _frame_1d(ax, shot, data):
     heights, _, _ = ax.hist(fake, bins=60, range=(x[0, 0], x[-1, 0]), density=True, color=COLOURS["fake"],
                             alpha=0.35, label="p_g (histogram of G(z))")
     ax.plot(x, shot["d"], "--", color=COLOURS["D"], lw=2, label="D(x)")
-    if np.ptp(fake) > 0:  # D* needs p_g; estimated from G's samples by a kernel density estimate
+    if "p_g" in shot:  # p_g's exact density on x, where it is known (an affine G makes a Gaussian)
+        with np.errstate(invalid="ignore"):  # 0/0 far in the tails, where neither has any mass
+            d_star = p_data / (p_data + shot["p_g"])
+        ax.plot(x, d_star, color=COLOURS["D*"], lw=1, label="D*(x), exact")
+    elif np.ptp(fake) > 0:  # D* needs p_g; estimated from G's samples by a kernel density estimate
         p_g = metrics.kde(fake[:2000])
         d_star = theory.optimal_discriminator(data, p_g, x)
         both = p_data + p_g.pdf(x)

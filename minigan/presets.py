@@ -29,7 +29,7 @@ class Preset:
 
 
 PRESETS = {
-    # note 003's 1-D Normal: G is affine (z ↦ a z + b), so it can learn exactly a mean and a spread
+    # a 1-D Normal, as in Figure 1 of Goodfellow et al. 2014: G is affine (z ↦ a z + b), so it can learn exactly a mean and a spread
     "gaussian": Preset(steps=4000, latent_dim=1, hidden=32, generator_depth=0, standardize=True,
                        config=dict(batch_size=256, lr_g=2e-3, lr_d=1e-3),
                        note="N(4, 0.5²); checked: mean and std within 0.1"),

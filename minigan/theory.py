@@ -4,11 +4,11 @@ For a fixed G, the discriminator that maximises
     V(G, D) = E_{x~p_data}[ln D(x)] + E_{x~p_g}[ln(1 - D(x))]
 is, pointwise (the maximum of a ln y + b ln(1 - y) is at y = a / (a + b)):
 
-    D*(x) = p_data(x) / (p_data(x) + p_g(x))                            (notes 000, 002)
+    D*(x) = p_data(x) / (p_data(x) + p_g(x))          (Goodfellow et al. 2014, Proposition 1)
 
 and at that optimum the game's value is a divergence in disguise:
 
-    C(G) = V(G, D*) = -ln 4 + 2 · JSD(p_data ‖ p_g)                      (note 002)
+    C(G) = V(G, D*) = -ln 4 + 2 · JSD(p_data ‖ p_g)    (Goodfellow et al. 2014, Theorem 1)
 
 so C(G) ≥ -ln 4 with equality exactly when p_g = p_data (then D* = ½ everywhere).
 

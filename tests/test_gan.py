@@ -129,6 +129,15 @@ def test_the_xy_game_spirals_out_by_exactly_one_plus_eta_squared(lr):
     assert radius2[-1] > radius2[0]  # away from the equilibrium (0, 0), never towards it
 
 
+@pytest.mark.parametrize("lr", [0.01, 0.1, 0.5])
+def test_the_xy_game_alternating_keeps_an_orbit_and_neither_spirals_out_nor_in(lr):
+    """x' = x - ηy, y' = y + ηx' has determinant 1 and keeps x² + y² - η·x·y fixed (as gan.py alternates)."""
+    path = np.array(play_bilinear_game(1.0, 0.5, lr=lr, steps=200, alternating=True))
+    x, y = path.T
+    np.testing.assert_allclose(x**2 + y**2 - lr * x * y, 1.25 - lr * 0.5, rtol=1e-12)
+    assert not np.allclose(path[1], path[0])  # the players do move
+
+
 # ----------------------------------------------------------------------------- learning
 
 

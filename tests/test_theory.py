@@ -1,4 +1,4 @@
-"""The theory of the notes, checked on numbers: D*, JSD, KL, and C(G) = -log 4 + 2·JSD."""
+"""The theory of Goodfellow et al. 2014, checked on numbers: D*, JSD, KL, and C(G) = -log 4 + 2·JSD."""
 
 import math
 
@@ -50,9 +50,9 @@ def test_numerical_kl_matches_the_closed_form(m1, s1, m2, s2):
     assert theory.kl_divergence(p, q) == pytest.approx(theory.kl_normal(m1, s1, m2, s2), abs=1e-9)
 
 
-def test_kl_for_note_002s_pair_and_where_kl_is_asymmetric():
-    """Note 002's N(0,1) vs N(1,1): the two KL *integrands* differ (the figure it shows), but with
-    equal variances their totals are both 1/2. With unequal spreads the totals differ too."""
+def test_kl_of_two_unit_gaussians_and_where_kl_is_asymmetric():
+    """N(0,1) vs N(1,1): the two KL *integrands* differ pointwise, but with equal variances
+    their totals are both 1/2. With unequal spreads the totals differ too."""
     p, q = data.gaussian_1d(0, 1), data.gaussian_1d(1, 1)
     assert theory.kl_divergence(p, q) == pytest.approx(0.5, abs=1e-9)
     assert theory.kl_divergence(q, p) == pytest.approx(0.5, abs=1e-9)

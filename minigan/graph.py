@@ -1,0 +1,326 @@
+"""The graph that backward() walks, printed and drawn: a D-step and a G-step side by side.
+
+A loss Tensor remembers the Function that made it (``creator``) and that Function its
+``inputs``; following those links from the loss back to the leaves is exactly the walk of
+``Tensor.backward()``. ``trace(loss, ...)`` makes that walk without computing anything and
+returns a ``Graph``: every Function with the shape of its output, every leaf (parameters,
+data, constants), and which leaves the backward pass would give a gradient.
+
+What the two steps of a GAN show (Goodfellow et al. 2014, Algorithm 1):
+
+- the D-step: G(z) is computed with no graph behind it, so the walk stops at the fake
+  samples: a cut. No path leads into G; only D's parameters get gradients.
+- the G-step: the walk runs from L_G back through every layer of D, through G(z), into
+  G's parameters. D's parameters are in the graph (D computed with them) but frozen:
+  the gradient flows *through* D to its input, none is kept for D's weights.
+
+``step_graphs(gan)`` traces both steps of a GAN as its training step builds them;
+``print(graph)`` lists a graph; ``figure(graphs, path)`` draws them with the gradient's
+path highlighted. ``demos/graph.py`` shows both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from minigan.autograd import Tensor
+
+__all__ = ["Node", "Graph", "trace", "step_graphs", "draw", "figure"]
+
+
+@dataclass(frozen=True)
+class Node:
+    """One node of the graph: a Function, or a leaf tensor (no creator)."""
+
+    key: int  # id() of the Function or the leaf Tensor
+    label: str  # the Function's class name, or the leaf's name
+    shape: tuple  # the output's shape (a Function) or the tensor's (a leaf)
+    kind: str  # 'function', 'parameter', 'input' or 'constant'
+    owner: str = ""  # for a parameter: the network it belongs to ('G', 'D')
+    gets_gradient: bool = False  # a leaf: backward() stores a gradient in it; a Function: it lies on such a path
+    cut: bool = False  # a leaf that is the output of a computation run without a graph (detached)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.kind != "function"
+
+
+@dataclass
+class Graph:
+    """Nodes and edges (input → Function, in the direction of the forward pass); ``loss`` is the root."""
+
+    title: str
+    nodes: dict = field(default_factory=dict)  # key -> Node
+    edges: list = field(default_factory=list)  # (key of input, key of the Function using it)
+    loss: int = 0
+
+    def leaves(self, kind: str | None = None, owner: str | None = None) -> list[Node]:
+        return [n for n in self.nodes.values() if n.is_leaf and kind in (None, n.kind) and owner in (None, n.owner)]
+
+    def functions(self) -> list[Node]:
+        return [n for n in self.nodes.values() if not n.is_leaf]
+
+    def feeds(self) -> dict:
+        """{key of a Function: keys of its inputs, in order}."""
+        inputs = {}
+        for a, b in self.edges:
+            inputs.setdefault(b, []).append(a)
+        return inputs
+
+    def forward_order(self) -> list[int]:
+        """The Functions' keys, each after those that made its inputs (the forward pass's order)."""
+        feeds, done, order = self.feeds(), set(), []
+        for start in self.functions():
+            stack = [start.key]
+            while stack:  # iterative depth-first search: graphs of any depth
+                key = stack[-1]
+                pending = [a for a in feeds.get(key, []) if not self.nodes[a].is_leaf and a not in done]
+                if pending:
+                    stack.extend(pending)
+                    continue
+                stack.pop()
+                if key not in done:
+                    done.add(key)
+                    order.append(key)
+        return order
+
+    def path_edges(self) -> list[tuple[int, int]]:
+        """The edges a gradient travels on: from a node that gets a gradient to the Function using it."""
+        return [(a, b) for a, b in self.edges if self.nodes[a].gets_gradient and self.nodes[b].gets_gradient]
+
+    def __str__(self) -> str:
+        lines = [f"{self.title}: {len(self.functions())} Functions, {len(self.leaves())} leaves"]
+        feeds = self.feeds()
+        for key in self.forward_order():
+            node = self.nodes[key]
+            inputs = [self.nodes[a] for a in feeds[key]]
+            named = ", ".join(_short(n) for n in inputs)
+            mark = "*" if node.gets_gradient else " "
+            lines.append(f" {mark} {node.label:<14} -> {_shape(node.shape):<8} from {named}")
+        lines.append("leaves:")
+        rank = {"input": 0, "parameter": 1, "constant": 2}
+        for node in sorted(self.leaves(), key=lambda n: (rank[n.kind], n.owner != "G", n.label)):
+            if node.kind == "parameter":
+                what = "gets a gradient" if node.gets_gradient else "frozen: no gradient"
+            elif node.cut:
+                what = "made without a graph: the walk stops here (a cut)"
+            else:
+                what = "data, no gradient" if node.kind == "input" else "constant"
+            lines.append(f"   {node.label:<24} {_shape(node.shape):<11} {what}")
+        lines.append("(* : on the gradient's path, from the loss to a leaf that gets a gradient)")
+        return "\n".join(lines)
+
+
+def _shape(shape) -> str:
+    return "scalar" if shape == () else "×".join(map(str, shape))
+
+
+def _short(node: Node) -> str:
+    return node.label if not node.is_leaf or node.kind != "constant" else "const"
+
+
+def trace(loss: Tensor, title: str = "graph", modules: dict | None = None, tensors: dict | None = None,
+          cuts=()) -> Graph:
+    """The graph behind ``loss``, walked as backward() walks it (nothing is computed).
+
+    ``modules`` ({'G': G, 'D': D}) names parameters after the network they belong to,
+    ``tensors`` ({'z': z, 'G(z)': fake, ...}) names leaves and results of Functions; ``cuts``
+    are the names in ``tensors`` of tensors computed without a graph. A leaf gets a gradient
+    when it required one at the moment a Function used it (``Function.required``), as
+    ``backward()`` decides: D's parameters, frozen while the G-step's loss was built, get none.
+    """
+    if not isinstance(loss, Tensor) or loss.creator is None:
+        raise ValueError("trace needs a loss Tensor with a graph behind it (made by operations on tensors "
+                         "that require a gradient, outside no_grad, before backward() frees it)")
+    names = {}
+    for owner, module in (modules or {}).items():
+        for name, p in module.named_parameters():
+            names[id(p)] = (f"{owner}.{name}", "parameter", owner)
+    for name, tensor in (tensors or {}).items():
+        names[id(tensor)] = (name, "input", "")
+    graph = Graph(title, loss=id(loss.creator))
+    stack, seen = [loss.creator], set()
+    while stack:  # iterative, like backward(): each Function once, however often it is used
+        function = stack.pop()
+        if id(function) in seen:
+            continue
+        seen.add(id(function))
+        if function.inputs is None:
+            raise RuntimeError("the graph was freed by backward(); trace the loss before calling backward()")
+        output = function.output
+        label = type(function).__name__
+        if output is not None and id(output) in names:  # e.g. 'Linear = G(z)'
+            label = f"{label} = {names[id(output)][0]}"
+        graph.nodes[id(function)] = Node(id(function), label, output.shape if output is not None else (), "function")
+        for x, required in zip(function.inputs, function.required, strict=True):
+            if x.creator is not None:
+                graph.edges.append((id(x.creator), id(function)))
+                stack.append(x.creator)
+                continue
+            graph.edges.append((id(x), id(function)))
+            label, kind, owner = names.get(id(x), (x.name or "constant", "constant", ""))
+            if kind == "constant" and required:
+                kind = "input"  # an unnamed leaf under study
+            gets_gradient = required or (id(x) in graph.nodes and graph.nodes[id(x)].gets_gradient)
+            graph.nodes[id(x)] = Node(id(x), label, x.shape, kind, owner, gets_gradient, label in cuts)
+    _mark_gradient_path(graph)
+    return graph
+
+
+def _mark_gradient_path(graph: Graph) -> None:
+    """A Function is on the gradient's path when a leaf upstream of it gets a gradient."""
+    feeds, on_path = graph.feeds(), {}
+    for key in graph.forward_order():  # producers first, so each input's answer is known
+        on_path[key] = any(graph.nodes[a].gets_gradient if graph.nodes[a].is_leaf else on_path[a] for a in feeds[key])
+        if on_path[key]:
+            graph.nodes[key] = Node(**{**graph.nodes[key].__dict__, "gets_gradient": True})
+
+
+# ----------------------------------------------------------------------------- a GAN's two steps
+
+
+def step_graphs(gan) -> dict:
+    """{'D-step': Graph, 'G-step': Graph}: the losses that ``gan.d_loss()`` and ``gan.g_loss()``
+    build, exactly as ``d_step`` and ``g_step`` build them (nothing is updated; the run's random
+    generator moves on)."""
+    modules = {"G": gan.G, "D": gan.D}
+    loss_d = gan.d_loss()  # steps 1-4: the fakes come from G under no_grad, so they have no creator
+    real, fake = _data_path(loss_d.out_real)[-1], _data_path(loss_d.out_fake)[-1]
+    named = {"x (real)": real, "G(z), no graph": fake, "logit ℓ(x)": loss_d.out_real,
+             "logit ℓ(G(z))": loss_d.out_fake, "L_D,r": loss_d.real, "L_D,f": loss_d.fake, "L_D": loss_d.total}
+    d_graph = trace(loss_d.total, "D-step: L_D = L_D,r + L_D,f; G(z) made without a graph, so nothing leads into G",
+                    modules, named, cuts=("G(z), no graph",))
+    loss_g = gan.g_loss()  # steps 6-8: G(z) recorded, D frozen while the graph was built
+    path = _data_path(loss_g)
+    named = {"z": path[-1], "G(z)": _first_made_by(path, gan.G), "logit ℓ(G(z))": _first_made_by(path, gan.D),
+             "L_G": loss_g}
+    g_graph = trace(loss_g, f"G-step: L_G ({gan.config.loss}); D frozen, the gradient runs through D and G(z) "
+                    "into G's parameters", modules, named)
+    return {"D-step": d_graph, "G-step": g_graph}
+
+
+def _data_path(tensor: Tensor) -> list[Tensor]:
+    """``tensor`` and the tensors it was computed from along each Function's first input, back to
+    a leaf: for a stack of layers, the path of the data (a layer's first input is its data)."""
+    path = [tensor]
+    while path[-1].creator is not None:
+        path.append(path[-1].creator.inputs[0])
+    return path
+
+
+def _first_made_by(path: list[Tensor], module) -> Tensor:
+    """The first tensor on ``path`` (from the loss back) made by a Function using ``module``'s parameters:
+    the module's output."""
+    params = {id(p) for p in module.parameters()}
+    return next(t for t in path if t.creator is not None and any(id(x) in params for x in t.creator.inputs))
+
+
+# ----------------------------------------------------------------------------- drawing
+
+STYLE = {  # face colours of the nodes
+    "function": "#dbe9f6", "G": "#c7e9c0", "D": "#fdd0a2", "input": "white", "constant": "0.92", "cut": "#fcbba1",
+}
+
+
+def _layout(graph: Graph) -> dict:
+    """(column, row) for each node: columns follow the forward pass (leaves left of their first
+    use), rows keep each column's nodes apart in the order their inputs sit."""
+    feeds, order, column = graph.feeds(), graph.forward_order(), {}
+    for key in order:  # a Function one column right of its latest-computed input
+        column[key] = 1 + max((column.get(a, 0) for a in feeds.get(key, []) if not graph.nodes[a].is_leaf), default=0)
+    users = {}
+    for a, b in graph.edges:
+        users.setdefault(a, []).append(b)
+    for node in graph.leaves():  # data on the left; parameters and constants just before their first use
+        first_use = min(column[b] for b in users[node.key])
+        column[node.key] = {"parameter": first_use - 1, "constant": first_use - 0.5}.get(node.kind, 0)
+    lane = {}  # the data's lane: inputs in the order given, each Function in the lane of its data input
+    for i, node in enumerate(n for n in graph.leaves() if n.kind == "input"):
+        lane[node.key] = i
+    for key in order:
+        data_inputs = [a for a in feeds.get(key, []) if graph.nodes[a].kind in ("function", "input")]
+        lane[key] = lane.get(data_inputs[0], 0) if data_inputs else 0
+    row, by_column = {}, {}
+    for key in sorted(column, key=lambda k: column[k]):
+        by_column.setdefault(column[key], []).append(key)
+    lanes = max(lane.values(), default=0) + 1
+    most = max(sum(1 for k in keys if lane.get(k) == n) for keys in by_column.values() for n in range(lanes))
+    spread = 1 + 0.5 * (most - 1)
+    for keys in by_column.values():  # data lanes first, then parameters, then constants
+        keys.sort(key=lambda k: ({"parameter": 1, "constant": 2}.get(graph.nodes[k].kind, 0),
+                                 lane.get(k, 0), graph.nodes[k].label))
+        stacked = {}  # nodes of one lane in one column (Softplus and Mul both use a logit) stack up
+        for k in keys:
+            if k in lane:
+                stacked.setdefault(lane[k], []).append(k)
+        for k in keys:
+            if k in lane:
+                row[k] = -(lane[k] * spread + 0.5 * stacked[lane[k]].index(k))
+        others = [k for k in keys if k not in lane]
+        for i, k in enumerate(others):
+            row[k] = -(lanes * spread + i)
+    return {k: (column[k], row[k]) for k in column}
+
+
+def draw(graph: Graph, ax) -> None:
+    """Draw ``graph`` on ``ax``: the forward pass runs left to right; the gradient's path is red."""
+    position = _layout(graph)
+    path = set(graph.path_edges())
+    for a, b in graph.edges:
+        (x0, y0), (x1, y1) = position[a], position[b]
+        on_path = (a, b) in path
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0), zorder=2 if on_path else 1,
+                    arrowprops=dict(arrowstyle="-|>", color="tab:red" if on_path else "0.6",
+                                    lw=2.2 if on_path else 0.8, shrinkA=14, shrinkB=14))
+    for node in graph.nodes.values():
+        x, y = position[node.key]
+        if node.kind == "function":
+            face, text = STYLE["function"], f"{node.label}\n{_shape(node.shape)}"
+        elif node.kind == "parameter":
+            state = "" if node.gets_gradient else "\nfrozen"
+            face, text = STYLE[node.owner] if node.owner in STYLE else "white", f"{node.label}{state}"
+        elif node.cut:
+            face, text = STYLE["cut"], f"{node.label}\n{_shape(node.shape)}\n✂ cut"
+        else:
+            face = STYLE[node.kind]
+            text = "const" if node.kind == "constant" else f"{node.label}\n{_shape(node.shape)}"
+        edge = "tab:red" if node.gets_gradient else ("0.5" if node.kind == "constant" else "black")
+        style = "round,pad=0.3" if node.kind == "function" else "square,pad=0.3"
+        ax.text(x, y, text, ha="center", va="center", fontsize=6.5 if node.kind != "constant" else 5.5,
+                zorder=3, bbox=dict(boxstyle=style, fc=face, ec=edge, lw=1.6 if node.gets_gradient else 0.8,
+                                    ls="--" if node.kind == "parameter" and not node.gets_gradient else "-"))
+    xs = [p[0] for p in position.values()]
+    ys = [p[1] for p in position.values()]
+    ax.set_xlim(min(xs) - 0.7, max(xs) + 0.7)
+    ax.set_ylim(min(ys) - 1, max(ys) + 1)
+    ax.set_title(graph.title, fontsize=10)
+    ax.axis("off")
+
+
+def figure(graphs: dict, path):
+    """Draw each graph of ``graphs`` (a dict of Graphs) in a row of its own; save to ``path``."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from minigan import plot  # sets the headless backend
+
+    graphs = list(graphs.values())
+    layouts = [_layout(g) for g in graphs]
+    widths = [max(x for x, _ in layout.values()) for layout in layouts]
+    heights = [len({y for _, y in layout.values()}) for layout in layouts]
+    rows = [0.55 * h + 1.5 for h in heights]  # inches for each graph
+    fig, axes = plot.plt.subplots(len(graphs), 1, figsize=(1.25 * max(widths) + 2, sum(rows)),
+                                  gridspec_kw={"height_ratios": rows}, squeeze=False)
+    for ax, graph in zip(axes[:, 0], graphs, strict=True):
+        draw(graph, ax)
+    legend = [
+        Line2D([], [], color="tab:red", lw=2.2, label="path of the gradient (backward walks it right to left)"),
+        Patch(fc=STYLE["function"], ec="black", label="Function: its output's shape"),
+        Patch(fc=STYLE["G"], ec="tab:red", label="G's parameter (red edge: gets a gradient)"),
+        Patch(fc=STYLE["D"], ec="black", ls="--", label="D's parameter (dashed: frozen, no gradient)"),
+        Patch(fc=STYLE["cut"], ec="black", label="G(z) made without a graph: the cut"),
+        Patch(fc=STYLE["constant"], ec="0.5", label="constant (labels, scalars)"),
+    ]
+    fig.legend(handles=legend, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return plot.save(fig, path)
