@@ -35,6 +35,8 @@ ONE_THREAD = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", 
 # README picture <- (the run that makes it, the file that run writes)
 FIGURES = {
     "ring_training.png": ("train", "training.png"),
+    "ring_frame.png": ("train", "final.png"),
+    "lab_window.png": ("lab", "lab_window.png"),
     "graph.png": ("graph", "graph.png"),
     "gaussian_1d.png": ("gaussian_1d", "training.png"),
     "optimal_discriminator.png": ("optimal_discriminator", "optimal_discriminator.png"),
@@ -54,6 +56,9 @@ def run(name: str, out: Path, quick: bool) -> dict:
     if name == "train":  # the default run of the README's first command
         command = [sys.executable, "-m", "minigan", "train", "--out", str(out), "--no-progress"]
         command += ["--steps", "50", "--frames", "2"] if quick else []
+    elif name == "lab":  # a screenshot of the window, on a virtual screen (Debian's xvfb)
+        command = ["xvfb-run", "-a", "-s", "-screen 0 1400x900x24", sys.executable, str(HERE / "_lab_screenshot.py"),
+                   "--out", str(out)] + (["--quick"] if quick else [])
     else:
         command = [sys.executable, str(HERE / f"{name}.py"), "--out", str(out)] + (["--quick"] if quick else [])
     started = time.perf_counter()

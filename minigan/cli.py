@@ -22,6 +22,7 @@ from minigan.gan import LOSSES, NOISE
 
 __all__ = ["main"]
 
+NOT_DEMOS = ("make_readme_assets",)  # a tool in demos/ that runs the demos, not a demo itself
 DEMOS = Path(__file__).resolve().parent.parent / "demos"
 OVERRIDABLE = ("loss", "k", "batch_size", "lr_g", "lr_d", "latent_dim", "noise")
 FIXED_BY_THE_RUN = ("data", "seed", "mnist_path", "out", *OVERRIDABLE)  # what --resume takes from the checkpoint
@@ -76,7 +77,7 @@ def _train(args) -> int:
 def _demo_scripts() -> dict:
     if not DEMOS.is_dir():
         raise UsageError(f"the demos live in the source checkout's demos/ folder, not found at {DEMOS}")
-    return {p.stem: p for p in sorted(DEMOS.glob("*.py")) if not p.stem.startswith("_")}
+    return {p.stem: p for p in sorted(DEMOS.glob("*.py")) if not p.stem.startswith("_") and p.stem not in NOT_DEMOS}
 
 
 def _first_line(path: Path) -> str:

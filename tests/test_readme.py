@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from minigan import cli
 
 from test_plot import assert_real_image
 
@@ -60,7 +61,10 @@ def test_every_number_the_readme_states_is_the_measured_one(run):
 
 def test_every_picture_the_readme_shows_is_made_by_the_one_command():
     figures = _assets_script().FIGURES
-    shown = set(re.findall(r"\(demos/images/([\w.-]+\.png)\)", README))
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", README)
+    elsewhere = [p for p in pictures if not p.startswith("demos/images/")]
+    assert not elsewhere, f"pictures outside demos/images, which the one command does not write: {elsewhere}"
+    shown = {p.removeprefix("demos/images/") for p in pictures}
     assert shown, "the README shows no picture from demos/images"
     assert shown <= set(figures), f"pictures nobody regenerates: {sorted(shown - set(figures))}"
     assert set(figures) <= shown, f"pictures regenerated but not shown: {sorted(set(figures) - shown)}"
@@ -70,7 +74,7 @@ def test_every_picture_the_readme_shows_is_made_by_the_one_command():
 
 def test_the_one_command_runs_every_demo():
     runs = set(_assets_script().RUNS)
-    demos = {p.stem for p in (ROOT / "demos").glob("*.py") if not p.stem.startswith("_")} - {"make_readme_assets"}
+    demos = set(cli._demo_scripts())
     assert demos <= runs, f"demos the regeneration skips: {sorted(demos - runs)}"
     assert set(RESULTS) >= runs, f"runs without results: {sorted(runs - set(RESULTS))}"
 
