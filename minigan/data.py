@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import math
 import os
+import stat
 import zlib
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from minigan.rng import resolve
 
 __all__ = [
     "GaussianMixture", "gaussian_1d", "mixture_1d", "ring", "grid",
-    "ArrayDataset", "load_digits", "read_idx", "load_mnist", "TOY", "make",
+    "ArrayDataset", "load_digits", "regular_file", "read_idx", "locate_mnist", "load_mnist", "TOY", "make",
 ]
 
 
@@ -162,35 +163,68 @@ def load_digits() -> ArrayDataset:
     return ArrayDataset(_to_unit_range(sklearn_digits().data, 16.0), name="8x8 digits", image_shape=(8, 8))
 
 
+MAX_IDX_BYTES = 2**32  # 4 GiB: far more than MNIST (47 MB), far less than a hostile header asks for
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def regular_file(path, what: str = "file") -> Path:
+    """``path`` if it names an existing regular file; a folder, FIFO or device is refused
+    (reading /dev/zero or a FIFO would never end)."""
+    path = Path(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{what} not found: {path}") from None
+    except OSError as exc:
+        raise ValueError(f"{what} {path} cannot be read ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a FIFO, socket or device)"
+        raise ValueError(f"{what} {path} is {kind}; expected a file")
+    return path
 
 
 def read_idx(path) -> np.ndarray:
     """Read an IDX file (the MNIST format), plain or gzipped.
 
     Layout: two zero bytes, a type byte, the number of dimensions d, then d big-endian
-    uint32 sizes, then the values, big-endian, row-major.
+    uint32 sizes, then the values, big-endian, row-major. Only as many bytes as the header
+    promises are read (a gzip file cannot unpack into more than that).
     """
-    path = Path(path)
+    path = regular_file(path, "IDX file")
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as handle:
-            raw = handle.read()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"IDX file not found: {path}") from None
+            magic = handle.read(4)
+            if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in _IDX_TYPES:
+                raise ValueError(f"{path}: not an IDX file (bad magic number {magic.hex() or 'empty'})")
+            dtype, ndim = np.dtype(_IDX_TYPES[magic[2]]), magic[3]
+            sizes = handle.read(4 * ndim)
+            if len(sizes) < 4 * ndim:
+                raise ValueError(f"{path}: truncated IDX header")
+            shape = tuple(int.from_bytes(sizes[4 * i: 4 + 4 * i], "big") for i in range(ndim))
+            expected = math.prod(shape) * dtype.itemsize
+            if expected > MAX_IDX_BYTES:
+                raise ValueError(f"{path}: IDX header promises shape {shape} ({expected} bytes), "
+                                 f"more than the {MAX_IDX_BYTES} this reader accepts")
+            raw = handle.read(expected + 1)  # one byte more: a longer file is refused, not cut
     except (OSError, EOFError, zlib.error) as exc:
         raise ValueError(f"{path}: cannot be read as an IDX file ({exc})") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
-        raise ValueError(f"{path}: not an IDX file (bad magic number {raw[:4].hex() or 'empty'})")
-    dtype, ndim = np.dtype(_IDX_TYPES[raw[2]]), raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise ValueError(f"{path}: truncated IDX header")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    expected = header + math.prod(shape) * dtype.itemsize
     if len(raw) != expected:
-        raise ValueError(f"{path}: IDX header promises shape {shape} ({expected} bytes) but the file has {len(raw)} bytes")
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+        raise ValueError(f"{path}: IDX header promises shape {shape} ({4 + 4 * ndim + expected} bytes) "
+                         f"but the file has {'more' if len(raw) > expected else 4 + 4 * ndim + len(raw)} bytes")
+    return np.frombuffer(raw, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def locate_mnist(path) -> Path:
+    """The MNIST images file that ``path`` names: the file itself, or the one in a folder
+    (*images*idx3*). Folders' other entries, FIFOs and devices are refused."""
+    path = Path(path)
+    if path.is_dir():
+        candidates = sorted(p for p in path.iterdir() if "images" in p.name and "idx3" in p.name and p.is_file())
+        if not candidates:
+            raise FileNotFoundError(f"no MNIST images file (*images*idx3*) in {path}")
+        path = candidates[0]
+    return regular_file(path, "MNIST images file")
 
 
 def load_mnist(path) -> ArrayDataset:
@@ -198,12 +232,7 @@ def load_mnist(path) -> ArrayDataset:
 
     ``path`` is the images file itself or a folder holding one; nothing is downloaded.
     """
-    path = Path(path)
-    if path.is_dir():
-        candidates = sorted(p for p in path.iterdir() if "images" in p.name and "idx3" in p.name)
-        if not candidates:
-            raise FileNotFoundError(f"no MNIST images file (*images*idx3*) in {path}")
-        path = candidates[0]
+    path = locate_mnist(path)
     images = read_idx(path)
     if images.ndim != 3:
         raise ValueError(f"{path}: expected images of shape (n, rows, cols), got {images.shape}")
