@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from minigan import validate
 from minigan.rng import resolve
 
 __all__ = [
@@ -42,18 +43,24 @@ class GaussianMixture:
     """
 
     def __init__(self, means, stds, weights=None, name: str = "mixture"):
-        self.means = np.atleast_2d(np.asarray(means, dtype=np.float64))
+        try:
+            self.means = np.atleast_2d(np.asarray(means, dtype=np.float64))
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}: means must be numbers, one row per component, got {means!r:.60}") from None
+        if self.means.ndim != 2 or self.means.size == 0 or not np.isfinite(self.means).all():
+            raise ValueError(f"{name}: means must be a non-empty (components, dim) array of finite numbers, "
+                             f"got shape {self.means.shape}")
         n_modes, self.dim = self.means.shape
         self.stds = np.broadcast_to(np.asarray(stds, dtype=np.float64), (n_modes,)).copy()
         weights = np.full(n_modes, 1.0 / n_modes) if weights is None else np.asarray(weights, dtype=np.float64)
         if weights.shape != (n_modes,) or (weights < 0).any() or not math.isclose(weights.sum(), 1.0):
             raise ValueError(f"{name}: weights must be {n_modes} non-negative numbers summing to 1, got {weights}")
-        if not (self.stds > 0).all():
-            raise ValueError(f"{name}: standard deviations must be positive, got {self.stds}")
+        if not ((self.stds > 0) & np.isfinite(self.stds)).all():
+            raise ValueError(f"{name}: standard deviations must be positive and finite, got {self.stds}")
         self.weights, self.name = weights, name
 
     def sample(self, n: int, rng=None) -> np.ndarray:
-        rng = resolve(rng)
+        n, rng = validate.count("n", n), resolve(rng)
         modes = rng.choice(len(self.weights), size=n, p=self.weights)
         noise = rng.standard_normal((n, self.dim))
         return self.means[modes] + self.stds[modes, None] * noise
@@ -95,6 +102,7 @@ def mixture_1d(means=(-2.0, 2.0), stds=(0.5, 0.5), weights=None) -> GaussianMixt
 
 def ring(n_modes: int = 8, radius: float = 2.0, std: float = 0.05) -> GaussianMixture:
     """``n_modes`` equal Gaussians evenly spaced on a circle: the ring of 8 Gaussians."""
+    n_modes, radius = validate.positive_int("n_modes", n_modes), validate.positive_number("radius", radius)
     angles = 2 * np.pi * np.arange(n_modes) / n_modes
     centres = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
     return GaussianMixture(centres, std, name=f"ring of {n_modes}")
@@ -102,6 +110,7 @@ def ring(n_modes: int = 8, radius: float = 2.0, std: float = 0.05) -> GaussianMi
 
 def grid(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> GaussianMixture:
     """side × side equal Gaussians on a square lattice centred at 0: the grid of 25 Gaussians."""
+    side, spacing = validate.positive_int("side", side), validate.positive_number("spacing", spacing)
     ticks = (np.arange(side) - (side - 1) / 2) * spacing
     centres = np.array([(x, y) for x in ticks for y in ticks])
     return GaussianMixture(centres, std, name=f"grid of {side * side}")
@@ -140,7 +149,7 @@ class ArrayDataset:
 
     def sample(self, n: int, rng=None) -> np.ndarray:
         """n rows drawn uniformly with replacement (a fresh minibatch each step)."""
-        return self.samples[resolve(rng).integers(0, len(self.samples), size=n)]
+        return self.samples[resolve(rng).integers(0, len(self.samples), size=validate.count("n", n))]
 
     def __repr__(self) -> str:
         return f"{self.name} ({len(self)} samples of {self.dim} features)"
@@ -245,6 +254,8 @@ def load_mnist(path) -> ArrayDataset:
 
 def make(name: str, mnist_path=None):
     """A data set by name: 'gaussian', 'mixture', 'ring', 'grid', 'digits' or 'mnist'."""
+    if mnist_path is not None and name != "mnist":
+        raise ValueError(f"a path of MNIST images is only used with data set 'mnist', not {name!r}")
     if name in TOY:
         return TOY[name]()
     if name == "digits":
