@@ -210,6 +210,12 @@ def _gan_config(value):
 
 
 def _rng_state(value):
+    if not isinstance(value, dict) or set(value) != {"bit_generator", "state", "has_uint32", "uinteger"}:
+        return f"expected the state of a PCG64 generator, got {_brief(value)}"
+    inner = value["state"]
+    numbers = [value["has_uint32"], value["uinteger"], *(inner.values() if isinstance(inner, dict) else [None])]
+    if not isinstance(inner, dict) or set(inner) != {"state", "inc"} or any(whole()(n) for n in numbers):
+        return f"expected whole numbers in the state of a PCG64 generator, got {_brief(value)}"
     try:
         np.random.PCG64().state = value  # NumPy checks every field of the generator's state
     except (TypeError, ValueError, KeyError, OverflowError) as exc:
@@ -227,6 +233,18 @@ def _mnist_path(value):
         data.locate_mnist(value)  # exactly the check that --mnist-path gets
     except (OSError, ValueError) as exc:
         return str(exc)
+
+
+def _frame(value):
+    """A snapshot of ``minigan.probe``: its step, whether D is a critic, and host arrays."""
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        return f"expected a snapshot (a table of arrays), got {_brief(value)}"
+    for key, item in value.items():
+        problem = whole()(item) if key == "step" else flag(item) if key == "critic" else array(finite=False)(item)
+        if problem:
+            return f"{key}: {problem}"
+    if "step" not in value:
+        return "has no step"
 
 
 def _history(value):
@@ -268,7 +286,7 @@ RUN_STATE = Schema({
         "steps": whole(1),
     },
     "history": _history,
-    "frames": Schema.each(Schema.table(Schema.either(array(finite=False), Schema.either(whole(), flag)))),
+    "frames": Schema.each(_frame),
 })
 """What ``minigan train`` saves: the GAN's state, the run's settings, its history and frames."""
 
@@ -413,6 +431,8 @@ class _Reader:
         """The bytes of member ``name``, after checking that it is stored, ``size`` bytes long, and
         fits in the file; reading it whole makes zipfile check its CRC-32."""
         info = self.members[name]
+        if info.flag_bits & 0x1:
+            self.refuse(f"member {name!r}", "is marked encrypted; minigan never encrypts")
         if info.compress_type != zipfile.ZIP_STORED:
             self.refuse(f"member {name!r}", "is compressed; minigan stores members uncompressed")
         if info.file_size != size or info.compress_size != size or size > self.file_size:
