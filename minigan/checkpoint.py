@@ -197,14 +197,20 @@ def array(kinds: str = "f", finite: bool = True, ndim: int | None = None):
     return check
 
 
-def _gan_config(value):
+def _gan_config(value, complete: bool = True):
+    """The problem with ``value`` as GANConfig fields (all of them if ``complete``), or None."""
     from minigan.gan import GANConfig  # the run's settings are checked by the class that holds them
 
     if not isinstance(value, dict):
         return f"expected a record of GAN settings, got {_brief(value)}"
+    missing = sorted(set(GANConfig.__dataclass_fields__) - set(value))
+    if complete and missing:
+        return f"missing {', '.join(map(repr, missing))}"
+    settings = dict(value)
+    if isinstance(settings.get("betas"), list):
+        settings["betas"] = tuple(settings["betas"])  # JSON has no tuples
     try:
-        GANConfig(**dict(value, betas=tuple(value["betas"]) if isinstance(value.get("betas"), list) else
-                         value.get("betas")))
+        GANConfig(**settings)
     except (TypeError, ValueError, KeyError) as exc:
         return str(exc)
 
@@ -294,6 +300,9 @@ RUN_STATE = Schema({
 def _check_overrides(value, part):
     if not isinstance(value, dict) or not set(value) <= set(OVERRIDABLE):
         raise SchemaError(part, f"expected settings among {', '.join(OVERRIDABLE)}, got {_brief(value)}")
+    problem = _gan_config(value, complete=False)  # each one a value GANConfig accepts
+    if problem:
+        raise SchemaError(part, problem)
 
 
 # ----------------------------------------------------------------------------- saving

@@ -147,6 +147,7 @@ def critic_losses(critic_real: Tensor, critic_fake: Tensor):
 
 def wasserstein_generator_loss(critic_fake: Tensor) -> Tensor:
     """-E[f(G(z))]: G moves its samples up the critic's slope."""
+    _check_tensor(critic_fake, "critic_fake")
     return -critic_fake.mean()
 
 

@@ -87,7 +87,7 @@ def mmd(x, y, bandwidth: float | None = None) -> float:
     if bandwidth is None:
         pooled = np.concatenate([x, y])
         bandwidth = float(np.sqrt(np.median(_squared_distances(pooled, pooled))))
-        if not bandwidth > 0:
+        if not bandwidth > 0 or (pooled == pooled[0]).all():
             raise ValueError("mmd: the median heuristic gives bandwidth 0 (most pooled samples coincide, e.g. "
                              "collapsed samples); pass bandwidth= the length scale that matters for your data")
     bandwidth = validate.positive_number("bandwidth", bandwidth)

@@ -383,3 +383,15 @@ def test_save_refuses_a_state_that_load_would_refuse(tmp_path):
     state["step"] = 3
     checkpoint.save(tmp_path / "c.npz", state, checkpoint.RUN_STATE)
     assert _same(checkpoint.load(tmp_path / "c.npz", checkpoint.RUN_STATE), _tuples_as_lists(state))
+
+
+def test_a_config_with_a_field_missing_is_refused(saved, tmp_path):
+    state, raw = saved
+
+    def edit(record):
+        del record["state"]["config"]["gp_weight"]
+        return record
+
+    with pytest.raises(checkpoint.CheckpointError, match="config: missing 'gp_weight'"):
+        (tmp_path / "c.npz").write_bytes(_rewrite(raw, edit))
+        checkpoint.load(tmp_path / "c.npz", checkpoint.RUN_STATE)
