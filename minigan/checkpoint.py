@@ -273,11 +273,13 @@ GAN_STATE = {
     "opt_g": ADAM,
     "opt_d": ADAM,
     "step": whole(),
+    "d_steps": whole(),
+    "g_steps": whole(),
     "rng": _rng_state,
     "config": _gan_config,
 }
 """What ``GAN.state_dict()`` holds: finite float weights, Adam with a positive finite
-learning rate and betas in [0, 1), a step ≥ 0, a PCG64 state, settings GANConfig accepts."""
+learning rate and betas in [0, 1), step counters ≥ 0, a PCG64 state, settings GANConfig accepts."""
 
 OVERRIDABLE = ("loss", "k", "batch_size", "lr_g", "lr_d", "latent_dim", "noise")
 
