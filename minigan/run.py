@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np  # host side: fixed evaluation noise, history columns
 
-from minigan import checkpoint, plot, presets, probe
+from minigan import checkpoint, presets, probe
 from minigan.gan import DivergenceError, History
 
 __all__ = ["RunError", "CHECKPOINT", "OUTPUT_DEFAULTS", "start", "resume", "train"]
@@ -274,6 +274,8 @@ def _train(model, run, out, steps, history, snapshots, log_every, frames, checkp
 
 
 def _draw(model, history: History, snapshots: list, out: Path, real) -> None:
+    from minigan import plot  # matplotlib takes seconds to import: only a run that draws pays for it
+
     evaluation = [evaluate(model, s) for s in snapshots]
     if snapshots:
         _write_csv(out / "evaluation.csv", evaluation)
