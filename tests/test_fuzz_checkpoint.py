@@ -270,9 +270,9 @@ CRAFTED = {  # what a hostile or damaged record could say, each out of range or 
     "mnist path a folder without images": lambda s, tmp: s["run"].update(mnist_path=str(tmp)),
     "foreign generator state": lambda s, tmp: s["rng"].update(bit_generator="MT19937"),
     "generator state out of range": lambda s, tmp: s["rng"]["state"].update(state=-1),
-    "array placeholder of unknown name": lambda s, tmp: s["generator"].update({"layers.0.weight": {"__array__": "nope"}}),
-    "array placeholder with extra key": lambda s, tmp: s["generator"]["layers.0.weight"].update(x=1),
-    "array used twice": lambda s, tmp: s["discriminator"].update({"layers.0.weight": s["generator"]["layers.0.weight"]}),
+    "array placeholder of unknown name": lambda s, tmp: s["generator"].update({"0.weight": {"__array__": "nope"}}),
+    "array placeholder with extra key": lambda s, tmp: s["generator"]["0.weight"].update(x=1),
+    "array used twice": lambda s, tmp: s["discriminator"].update({"0.weight": s["generator"]["0.weight"]}),
 }
 
 
@@ -304,7 +304,7 @@ def test_a_manifest_entry_that_does_not_match_its_member_is_refused(saved, tmp_p
     state, raw = saved
     for field, value in [("shape", [3, 1]), ("dtype", "<f8"), ("sha256", "0" * 64)]:
         def edit(record):
-            record["arrays"]["generator/layers.0.weight"][field] = value
+            record["arrays"]["generator/0.weight"][field] = value
             return record
         assert _outcome(tmp_path / "c.npz", _rewrite(raw, edit), state) == "refused"
 
@@ -340,7 +340,7 @@ def test_a_manifest_promising_more_than_the_file_holds_is_refused_before_allocat
     state, raw = saved
 
     def edit(record):
-        record["arrays"]["generator/layers.0.weight"]["shape"] = [10**6, 10**6]  # 4 TB of float32
+        record["arrays"]["generator/0.weight"]["shape"] = [10**6, 10**6]  # 4 TB of float32
         return record
 
     path = tmp_path / "big.npz"
