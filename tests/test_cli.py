@@ -133,8 +133,7 @@ def test_a_cli_checkpoint_with_a_part_missing_is_refused_for_resume(tmp_path):
     checkpoint.save(tmp_path / "checkpoint.npz", state)
     result = _run_cli("train", "--resume", str(tmp_path))
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.strip() == (f"minigan: error: {tmp_path / 'checkpoint.npz'} does not hold a run "
-                                     "that can be resumed: 'history' is missing")
+    assert result.stderr.strip() == f"minigan: error: {tmp_path / 'checkpoint.npz'}: state: missing 'history'"
 
 
 def test_resuming_from_a_folder_that_does_not_exist_creates_nothing(tmp_path):
