@@ -241,12 +241,23 @@ def _mnist_path(value):
         return str(exc)
 
 
+def _number(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"expected a number, got {_brief(value)}"
+
+
 def _frame(value):
-    """A snapshot of ``minigan.probe``: its step, whether D is a critic, and host arrays."""
+    """A snapshot of ``minigan.probe``: its step counters, whether D is a critic, and numbers
+    and host arrays about G and D at that step."""
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
         return f"expected a snapshot (a table of arrays), got {_brief(value)}"
     for key, item in value.items():
-        problem = whole()(item) if key == "step" else flag(item) if key == "critic" else array(finite=False)(item)
+        if key in ("step", "d_steps", "g_steps"):
+            problem = whole()(item)
+        elif key == "critic":
+            problem = flag(item)
+        else:
+            problem = array(finite=False)(item) and _number(item)
         if problem:
             return f"{key}: {problem}"
     if "step" not in value:
