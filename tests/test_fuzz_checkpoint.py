@@ -38,7 +38,7 @@ def _run_state() -> dict:
         run={"data": "ring", "seed": 0, "overrides": {"batch_size": 8}, "mnist_path": None,
              "output": {"log_every": 10, "frames": 40, "checkpoint_every": 500}, "steps": 10},
         history=history.columns(),
-        frames=[probe.snapshot(gan, gan.sample_noise(4, np.random.default_rng(2)), grid_points=3, arrows=2)],
+        frames=[probe.snapshot(gan, gan.sample_noise(4, np.random.default_rng(2)), grid_points=3)],
     )
     return state
 
