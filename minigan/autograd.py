@@ -80,9 +80,11 @@ class Tensor:
                 "Tensor(data) takes an array, not a Tensor; "
                 "use tensor.detach() for a tensor that shares the data without the graph"
             )
-        if type(data) is not backend.current().ndarray:
-            data = backend.asarray(data)
-        self.data = data
+        array = data if type(data) is backend.current().ndarray else _as_array(data)
+        if array.dtype.kind not in NUMERIC_KINDS:
+            raise TypeError(f"Tensor(data) needs numbers (bool, integer or floating point), got "
+                            f"{type(data).__name__} {data!r:.60} (dtype {array.dtype})")
+        self.data = array
         self.grad: Tensor | None = None
         self.creator: Function | None = None
         self.name = name
@@ -270,6 +272,18 @@ def _raw(value):
     return value.data if isinstance(value, Tensor) else value
 
 
+NUMERIC_KINDS = "biuf"  # bool, signed and unsigned integers, floating point
+
+
+def _as_array(data):
+    """``data`` on the backend; ragged nested lists and unconvertible objects are refused."""
+    try:
+        return backend.asarray(data)
+    except (ValueError, TypeError) as exc:
+        raise TypeError(f"Tensor(data) needs numbers in a regular (rectangular) shape, got {type(data).__name__}: "
+                        f"{exc}") from None
+
+
 # ----------------------------------------------------------------------------- Function
 
 
@@ -294,9 +308,20 @@ class Function:
     needs_grad: list[bool]  # one flag per input, set by the backward pass just before backward()
 
     def __call__(self, *inputs: Tensor) -> Tensor:
+        for i, x in enumerate(inputs):
+            if not isinstance(x, Tensor):
+                raise TypeError(f"{type(self).__name__}: input {i} is a {type(x).__module__}.{type(x).__name__}, "
+                                "not a Tensor; wrap it first: Tensor(value)")
         if len(inputs) > 1:
             _check_same_kind(self, inputs)
-        output = Tensor(self.forward(*[x.data for x in inputs]))
+        result = self.forward(*[x.data for x in inputs])
+        if inputs and result.dtype != inputs[0].data.dtype:
+            raise TypeError(
+                f"{type(self).__name__} of {inputs[0].data.dtype} tensors would give {result.dtype}; minigan never "
+                "changes dtype silently (an integer tensor cannot hold a / b, a mean or exp): convert to float first, "
+                "e.g. Tensor(x.data.astype('float32'))"
+            )
+        output = Tensor(result)
         required = tuple(x._requires_grad for x in inputs)
         if _grad_enabled and any(required):
             output._requires_grad = True

@@ -6,7 +6,7 @@ This is the one place in minigan that decides. Everything else asks it:
     xp = backend.array_module(a)    # the module an existing array belongs to
 
 Switch with ``minigan.backend.use("cupy")`` or by setting ``MINIGAN_BACKEND=cupy``
-before minigan is imported. Both modules share the NumPy API, so the autodiff code
+before minigan first makes an array. Both modules share the NumPy API, so the autodiff code
 is written once, against ``xp``, and runs on either.
 
 Random numbers are drawn on the host (see ``minigan.rng``) and moved here with
@@ -76,7 +76,19 @@ def _load(backend_name: str) -> ModuleType:
     raise BackendError(f"unknown backend {backend_name!r}; known backends: {', '.join(KNOWN)}")
 
 
-_current: ModuleType = _load(os.environ.get(ENV_VAR, "numpy").strip().lower() or "numpy")
+_current: ModuleType | None = None  # chosen on first use: MINIGAN_BACKEND, else NumPy
+
+
+def _from_environment() -> ModuleType:
+    """The backend MINIGAN_BACKEND names (NumPy when unset); read once, on first use, so a
+    bad value is a BackendError there (the command line reports it in one line)."""
+    global _current
+    requested = os.environ.get(ENV_VAR, "numpy").strip().lower() or "numpy"
+    try:
+        _current = _load(requested)
+    except BackendError as exc:
+        raise BackendError(f"{exc} (set by the environment variable {ENV_VAR})") from None
+    return _current
 
 
 def use(backend_name: str) -> ModuleType:
@@ -88,12 +100,12 @@ def use(backend_name: str) -> ModuleType:
 
 def current() -> ModuleType:
     """The array module new tensors are created with."""
-    return _current
+    return _current or _from_environment()
 
 
 def name() -> str:
     """'numpy' or 'cupy'."""
-    return _current.__name__
+    return current().__name__
 
 
 def available() -> list[str]:
@@ -135,7 +147,7 @@ def array_module(*arrays) -> ModuleType:
             f"arrays from two backends met in one operation ({kinds}); "
             "move them to one backend first (backend.asarray / backend.to_numpy)"
         )
-    return modules.pop() if modules else _current
+    return modules.pop() if modules else current()
 
 
 def asarray(data, dtype=None):
@@ -147,7 +159,7 @@ def asarray(data, dtype=None):
     module = _module_of(data)
     if module is not None and module is not numpy:
         return module.asarray(data, dtype=dtype)
-    return _current.asarray(data, dtype=dtype)
+    return current().asarray(data, dtype=dtype)
 
 
 def to_numpy(array) -> numpy.ndarray:

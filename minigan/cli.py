@@ -11,6 +11,7 @@ runs ``demos/NAME.py`` in a fresh Python, exactly as ``python demos/NAME.py`` wo
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -51,6 +52,8 @@ def _given(args, names) -> dict:
 
 
 def _train(args) -> int:
+    if args.resume == "":
+        raise UsageError("--resume needs the folder of a run, got an empty name")
     if args.resume:
         clashes = list(_given(args, FIXED_BY_THE_RUN))
         if clashes:
@@ -168,12 +171,25 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
     try:
-        return args.run(args)
+        backend.current()  # MINIGAN_BACKEND is read here: a bad value is one line, even for --help
+        args = _parser().parse_args(argv)
+        status = args.run(args)
+        sys.stdout.flush()  # a closed pipe is noticed here, not at exit
+        return status
     except (UsageError, runs.RunError, ValueError, FileNotFoundError, ImportError, backend.BackendError) as exc:
         print(f"minigan: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`minigan demo --list | head -1`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+        return 141  # 128 + SIGPIPE, as a Unix tool stopped by the closed pipe
+    except OSError as exc:  # the file system failed (a full disk, a folder where a file goes)
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"minigan: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
+    except MemoryError as exc:
+        print(f"minigan: error: out of memory ({exc or 'try a smaller --batch-size'})", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("minigan: interrupted", file=sys.stderr)
         return 130

@@ -15,16 +15,18 @@ from __future__ import annotations
 import gzip
 import math
 import os
+import stat
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from minigan import validate
 from minigan.rng import resolve
 
 __all__ = [
     "GaussianMixture", "gaussian_1d", "mixture_1d", "ring", "grid",
-    "ArrayDataset", "load_digits", "read_idx", "load_mnist", "TOY", "make",
+    "ArrayDataset", "load_digits", "regular_file", "read_idx", "locate_mnist", "load_mnist", "TOY", "make",
 ]
 
 
@@ -41,18 +43,24 @@ class GaussianMixture:
     """
 
     def __init__(self, means, stds, weights=None, name: str = "mixture"):
-        self.means = np.atleast_2d(np.asarray(means, dtype=np.float64))
+        try:
+            self.means = np.atleast_2d(np.asarray(means, dtype=np.float64))
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}: means must be numbers, one row per component, got {means!r:.60}") from None
+        if self.means.ndim != 2 or self.means.size == 0 or not np.isfinite(self.means).all():
+            raise ValueError(f"{name}: means must be a non-empty (components, dim) array of finite numbers, "
+                             f"got shape {self.means.shape}")
         n_modes, self.dim = self.means.shape
         self.stds = np.broadcast_to(np.asarray(stds, dtype=np.float64), (n_modes,)).copy()
         weights = np.full(n_modes, 1.0 / n_modes) if weights is None else np.asarray(weights, dtype=np.float64)
         if weights.shape != (n_modes,) or (weights < 0).any() or not math.isclose(weights.sum(), 1.0):
             raise ValueError(f"{name}: weights must be {n_modes} non-negative numbers summing to 1, got {weights}")
-        if not (self.stds > 0).all():
-            raise ValueError(f"{name}: standard deviations must be positive, got {self.stds}")
+        if not ((self.stds > 0) & np.isfinite(self.stds)).all():
+            raise ValueError(f"{name}: standard deviations must be positive and finite, got {self.stds}")
         self.weights, self.name = weights, name
 
     def sample(self, n: int, rng=None) -> np.ndarray:
-        rng = resolve(rng)
+        n, rng = validate.count("n", n), resolve(rng)
         modes = rng.choice(len(self.weights), size=n, p=self.weights)
         noise = rng.standard_normal((n, self.dim))
         return self.means[modes] + self.stds[modes, None] * noise
@@ -94,6 +102,7 @@ def mixture_1d(means=(-2.0, 2.0), stds=(0.5, 0.5), weights=None) -> GaussianMixt
 
 def ring(n_modes: int = 8, radius: float = 2.0, std: float = 0.05) -> GaussianMixture:
     """``n_modes`` equal Gaussians evenly spaced on a circle: the ring of 8 Gaussians."""
+    n_modes, radius = validate.positive_int("n_modes", n_modes), validate.positive_number("radius", radius)
     angles = 2 * np.pi * np.arange(n_modes) / n_modes
     centres = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
     return GaussianMixture(centres, std, name=f"ring of {n_modes}")
@@ -101,6 +110,7 @@ def ring(n_modes: int = 8, radius: float = 2.0, std: float = 0.05) -> GaussianMi
 
 def grid(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> GaussianMixture:
     """side × side equal Gaussians on a square lattice centred at 0: the grid of 25 Gaussians."""
+    side, spacing = validate.positive_int("side", side), validate.positive_number("spacing", spacing)
     ticks = (np.arange(side) - (side - 1) / 2) * spacing
     centres = np.array([(x, y) for x in ticks for y in ticks])
     return GaussianMixture(centres, std, name=f"grid of {side * side}")
@@ -139,7 +149,7 @@ class ArrayDataset:
 
     def sample(self, n: int, rng=None) -> np.ndarray:
         """n rows drawn uniformly with replacement (a fresh minibatch each step)."""
-        return self.samples[resolve(rng).integers(0, len(self.samples), size=n)]
+        return self.samples[resolve(rng).integers(0, len(self.samples), size=validate.count("n", n))]
 
     def __repr__(self) -> str:
         return f"{self.name} ({len(self)} samples of {self.dim} features)"
@@ -162,35 +172,68 @@ def load_digits() -> ArrayDataset:
     return ArrayDataset(_to_unit_range(sklearn_digits().data, 16.0), name="8x8 digits", image_shape=(8, 8))
 
 
+MAX_IDX_BYTES = 2**32  # 4 GiB: far more than MNIST (47 MB), far less than a hostile header asks for
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def regular_file(path, what: str = "file") -> Path:
+    """``path`` if it names an existing regular file; a folder, FIFO or device is refused
+    (reading /dev/zero or a FIFO would never end)."""
+    path = Path(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{what} not found: {path}") from None
+    except OSError as exc:
+        raise ValueError(f"{what} {path} cannot be read ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a FIFO, socket or device)"
+        raise ValueError(f"{what} {path} is {kind}; expected a file")
+    return path
 
 
 def read_idx(path) -> np.ndarray:
     """Read an IDX file (the MNIST format), plain or gzipped.
 
     Layout: two zero bytes, a type byte, the number of dimensions d, then d big-endian
-    uint32 sizes, then the values, big-endian, row-major.
+    uint32 sizes, then the values, big-endian, row-major. Only as many bytes as the header
+    promises are read (a gzip file cannot unpack into more than that).
     """
-    path = Path(path)
+    path = regular_file(path, "IDX file")
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as handle:
-            raw = handle.read()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"IDX file not found: {path}") from None
+            magic = handle.read(4)
+            if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in _IDX_TYPES:
+                raise ValueError(f"{path}: not an IDX file (bad magic number {magic.hex() or 'empty'})")
+            dtype, ndim = np.dtype(_IDX_TYPES[magic[2]]), magic[3]
+            sizes = handle.read(4 * ndim)
+            if len(sizes) < 4 * ndim:
+                raise ValueError(f"{path}: truncated IDX header")
+            shape = tuple(int.from_bytes(sizes[4 * i: 4 + 4 * i], "big") for i in range(ndim))
+            expected = math.prod(shape) * dtype.itemsize
+            if expected > MAX_IDX_BYTES:
+                raise ValueError(f"{path}: IDX header promises shape {shape} ({expected} bytes), "
+                                 f"more than the {MAX_IDX_BYTES} this reader accepts")
+            raw = handle.read(expected + 1)  # one byte more: a longer file is refused, not cut
     except (OSError, EOFError, zlib.error) as exc:
         raise ValueError(f"{path}: cannot be read as an IDX file ({exc})") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
-        raise ValueError(f"{path}: not an IDX file (bad magic number {raw[:4].hex() or 'empty'})")
-    dtype, ndim = np.dtype(_IDX_TYPES[raw[2]]), raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise ValueError(f"{path}: truncated IDX header")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    expected = header + math.prod(shape) * dtype.itemsize
     if len(raw) != expected:
-        raise ValueError(f"{path}: IDX header promises shape {shape} ({expected} bytes) but the file has {len(raw)} bytes")
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+        raise ValueError(f"{path}: IDX header promises shape {shape} ({4 + 4 * ndim + expected} bytes) "
+                         f"but the file has {'more' if len(raw) > expected else 4 + 4 * ndim + len(raw)} bytes")
+    return np.frombuffer(raw, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def locate_mnist(path) -> Path:
+    """The MNIST images file that ``path`` names: the file itself, or the one in a folder
+    (*images*idx3*). Folders' other entries, FIFOs and devices are refused."""
+    path = Path(path)
+    if path.is_dir():
+        candidates = sorted(p for p in path.iterdir() if "images" in p.name and "idx3" in p.name and p.is_file())
+        if not candidates:
+            raise FileNotFoundError(f"no MNIST images file (*images*idx3*) in {path}")
+        path = candidates[0]
+    return regular_file(path, "MNIST images file")
 
 
 def load_mnist(path) -> ArrayDataset:
@@ -198,12 +241,7 @@ def load_mnist(path) -> ArrayDataset:
 
     ``path`` is the images file itself or a folder holding one; nothing is downloaded.
     """
-    path = Path(path)
-    if path.is_dir():
-        candidates = sorted(p for p in path.iterdir() if "images" in p.name and "idx3" in p.name)
-        if not candidates:
-            raise FileNotFoundError(f"no MNIST images file (*images*idx3*) in {path}")
-        path = candidates[0]
+    path = locate_mnist(path)
     images = read_idx(path)
     if images.ndim != 3:
         raise ValueError(f"{path}: expected images of shape (n, rows, cols), got {images.shape}")
@@ -216,6 +254,8 @@ def load_mnist(path) -> ArrayDataset:
 
 def make(name: str, mnist_path=None):
     """A data set by name: 'gaussian', 'mixture', 'ring', 'grid', 'digits' or 'mnist'."""
+    if mnist_path is not None and name != "mnist":
+        raise ValueError(f"a path of MNIST images is only used with data set 'mnist', not {name!r}")
     if name in TOY:
         return TOY[name]()
     if name == "digits":

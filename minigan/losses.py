@@ -53,6 +53,9 @@ def _targets(targets, like: Tensor, label_smoothing: float = 0.0) -> Tensor:
     validate.fraction("label_smoothing", label_smoothing)
     raw = targets.data if isinstance(targets, Tensor) else targets
     t = Tensor(backend.array_module(like.data).asarray(raw, dtype=like.dtype))
+    if t.ndim and t.shape != like.shape:  # (n,) against (n, 1) would broadcast to an (n, n) loss
+        raise ValueError(f"targets of shape {t.shape} do not match the shape {like.shape} they are compared with; "
+                         "give one target per output (or one number for all), e.g. targets.reshape(-1, 1)")
     if isinstance(targets, (int, float)):
         out_of_range = not 0.0 <= targets <= 1.0
     else:
@@ -66,7 +69,7 @@ def _targets(targets, like: Tensor, label_smoothing: float = 0.0) -> Tensor:
 
 def _check_tensor(value, what: str) -> None:
     if not isinstance(value, Tensor):
-        raise TypeError(f"{what} must be a Tensor, got {type(value).__name__}")
+        raise TypeError(f"{what} must be a Tensor, got {type(value).__name__}; wrap it first: Tensor(value)")
 
 
 def bce(probabilities: Tensor, targets, reduction: str = "mean") -> Tensor:
@@ -137,11 +140,14 @@ GENERATOR_LOSSES = {
 def critic_losses(critic_real: Tensor, critic_fake: Tensor):
     """The WGAN critic's two terms, -E[f(x)] and E[f(G(z))]: their sum, minimised, widens the
     gap between the critic's scores f of real and fake samples (Arjovsky et al. 2017)."""
+    _check_tensor(critic_real, "critic_real")
+    _check_tensor(critic_fake, "critic_fake")
     return -critic_real.mean(), critic_fake.mean()
 
 
 def wasserstein_generator_loss(critic_fake: Tensor) -> Tensor:
     """-E[f(G(z))]: G moves its samples up the critic's slope."""
+    _check_tensor(critic_fake, "critic_fake")
     return -critic_fake.mean()
 
 
@@ -151,6 +157,12 @@ def gradient_penalty(critic, real: Tensor, fake: Tensor, rng, weight: float = 10
     ∇_x̂ f(x̂) comes from a backward pass with create_graph=True, so the penalty can
     itself be differentiated with respect to the critic's parameters: second order.
     """
+    _check_tensor(real, "real")
+    _check_tensor(fake, "fake")
+    if real.shape != fake.shape or real.ndim != 2:
+        raise ValueError(f"gradient_penalty: real and fake must be batches of one shape (n, features), "
+                         f"got {real.shape} and {fake.shape}")
+    weight = validate.non_negative_number("gradient penalty weight", weight)
     eps = backend.asarray(rng.uniform(size=(real.shape[0], 1)), dtype=real.dtype)
     mixed = Tensor(eps * real.data + (1 - eps) * fake.data, requires_grad=True)
     (slope,) = grad(critic(mixed).sum(), [mixed], create_graph=True)

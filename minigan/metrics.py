@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from minigan import theory
+from minigan import theory, validate
 from minigan.data import GaussianMixture
 
 __all__ = ["ModeCoverage", "mode_coverage", "mmd", "kde", "js_from_samples", "kl_from_samples",
@@ -27,7 +27,10 @@ __all__ = ["ModeCoverage", "mode_coverage", "mmd", "kde", "js_from_samples", "kl
 
 
 def _samples(samples, dim: int, what: str = "samples") -> np.ndarray:
-    samples = np.asarray(samples, dtype=np.float64)
+    try:
+        samples = np.asarray(samples, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be numbers of shape (n, {dim}), got {type(samples).__name__}") from None
     if samples.ndim == 1 and dim == 1:
         samples = samples[:, None]
     if samples.ndim != 2 or samples.shape[1] != dim or len(samples) == 0:
@@ -52,6 +55,8 @@ class ModeCoverage:
 def mode_coverage(samples, mixture: GaussianMixture, n_std: float = 3.0, min_samples: int = 1) -> ModeCoverage:
     """Modes covered and high-quality fraction (VEEGAN's definitions, see the module docstring)."""
     samples = _samples(samples, mixture.dim)
+    n_std = validate.positive_number("n_std", n_std)
+    min_samples = validate.positive_int("min_samples", min_samples)
     distances = np.sqrt(((samples[:, None, :] - mixture.means[None]) ** 2).sum(axis=2))  # (n, modes)
     nearest = distances.argmin(axis=1)
     high_quality = distances[np.arange(len(samples)), nearest] <= n_std * mixture.stds[nearest]
@@ -74,14 +79,18 @@ def mmd(x, y, bandwidth: float | None = None) -> float:
     0 in expectation when x and y come from one distribution. Without ``bandwidth``,
     h is the median distance between all pooled samples (the median heuristic).
     """
-    x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+    x = np.asarray(x, dtype=np.float64)
+    x = _samples(x, x.shape[1] if x.ndim == 2 else 1, "x")
     y = _samples(y, x.shape[1], "y")
-    x = _samples(x, x.shape[1], "x")
     if len(x) < 2 or len(y) < 2:
         raise ValueError("mmd needs at least two samples in each set")
     if bandwidth is None:
         pooled = np.concatenate([x, y])
         bandwidth = float(np.sqrt(np.median(_squared_distances(pooled, pooled))))
+        if not bandwidth > 0 or (pooled == pooled[0]).all():
+            raise ValueError("mmd: the median heuristic gives bandwidth 0 (most pooled samples coincide, e.g. "
+                             "collapsed samples); pass bandwidth= the length scale that matters for your data")
+    bandwidth = validate.positive_number("bandwidth", bandwidth)
     gamma = 1.0 / (2.0 * bandwidth**2)
     k_xx, k_yy, k_xy = (np.exp(-gamma * _squared_distances(a, b)) for a, b in ((x, x), (y, y), (x, y)))
     n, m = len(x), len(y)
@@ -103,9 +112,12 @@ def kde(samples, bandwidth: float | None = None) -> GaussianMixture:
     component per sample. Default bandwidth: Scott's rule h = σ̂ · n^(-1/(d+4))."""
     samples = np.asarray(samples, dtype=np.float64)
     samples = _samples(samples, 1 if samples.ndim == 1 else samples.shape[-1])
-    bandwidth = _scott_bandwidth(samples) if bandwidth is None else bandwidth
-    if not bandwidth > 0:
-        raise ValueError("kde: the samples are all identical, so no bandwidth can be estimated; pass one")
+    if bandwidth is not None:
+        bandwidth = validate.positive_number("bandwidth", bandwidth)
+    else:
+        bandwidth = _scott_bandwidth(samples)
+        if not bandwidth > 0:
+            raise ValueError("kde: the samples are all identical, so no bandwidth can be estimated; pass one")
     return GaussianMixture(samples, bandwidth, name="kernel density estimate")
 
 
@@ -114,8 +126,10 @@ def _estimate_on_grid(samples, p_data, bandwidth, max_samples: int, rng, points:
     grid to integrate it with p_data. The grid spans p_data and the samples; the bandwidth
     is at least 4 grid spacings, so the grid resolves p̂_g even when G has collapsed to
     almost one point (at this resolution such a spike looks 4 spacings wide)."""
-    samples = _subsample(samples, max_samples, rng)
-    h = _scott_bandwidth(samples) if bandwidth is None else bandwidth
+    if getattr(p_data, "dim", None) != 1:
+        raise ValueError(f"divergences from samples are for 1-D data; p_data is {p_data!r}")
+    samples = _subsample(samples, validate.positive_int("max_samples", max_samples), rng)
+    h = _scott_bandwidth(samples) if bandwidth is None else validate.positive_number("bandwidth", bandwidth)
     low = min(float((p_data.means - 12 * p_data.stds[:, None]).min()), float(samples.min()))
     high = max(float((p_data.means + 12 * p_data.stds[:, None]).max()), float(samples.max()))
     pad = 0.05 * (high - low) + 6 * h

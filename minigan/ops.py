@@ -8,6 +8,11 @@ of that input was used many times, so its gradient is the *sum* over the copies.
 ``sum_to`` does that sum; every binary op sends its input gradients through it.
 
 Backwards are written with these same ops, so they can be differentiated again.
+
+Dtypes: an op's output has its inputs' dtype (``Function.__call__`` holds every op to
+it). So integer tensors add, subtract, multiply and sum as integers, and an op whose
+result is not a whole number (a / b, mean, exp, sqrt, sigmoid, ...) refuses them with a
+TypeError instead of handing back float64: convert to float first.
 """
 
 from __future__ import annotations
@@ -48,6 +53,9 @@ def constant(value, like: Tensor) -> Tensor:
 
 def _tensors(a, b) -> tuple[Tensor, Tensor]:
     """Both operands as Tensors; a plain number takes the other operand's dtype."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise TypeError(f"neither operand is a Tensor (got {type(a).__name__} and {type(b).__name__}); "
+                        "wrap one first: Tensor(value)")
     if not isinstance(a, Tensor):
         a = constant(a, like=b)
     elif not isinstance(b, Tensor):
@@ -161,7 +169,10 @@ def mul(a, b) -> Tensor:
 
 
 class Div(Function):
-    """y = a / b;  ga = gy / b, gb = -gy * a / b² (gb only if b needs a gradient)."""
+    """y = a / b;  ga = gy / b, gb = -gy * a / b² (gb only if b needs a gradient).
+
+    On integer tensors a / b is refused (NumPy would return float64): the dtype rule of
+    every op is that the output has the inputs' dtype."""
 
     def forward(self, a, b):
         return a / b
@@ -293,7 +304,7 @@ class Sum(Function):
         self.axes, self.keepdims = axes, keepdims
 
     def forward(self, x):
-        return x.sum(axis=self.axes, keepdims=self.keepdims)
+        return x.sum(axis=self.axes, keepdims=self.keepdims, dtype=x.dtype)  # NumPy would widen int32 to int64
 
     def backward(self, gy):
         (x,) = self.inputs

@@ -19,19 +19,25 @@ message, and its last good checkpoint stays as it was.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import os
 import signal
+import stat
 import sys
 from pathlib import Path
 
 import numpy as np  # host side: fixed evaluation noise, history columns
 
-from minigan import checkpoint, plot, presets, probe
+from minigan import checkpoint, presets, probe
 from minigan.gan import DivergenceError, History
 
 __all__ = ["RunError", "CHECKPOINT", "OUTPUT_DEFAULTS", "start", "resume", "train"]
 
 CHECKPOINT = "checkpoint.npz"
+OUTPUT_FILES = ("metrics.csv", "evaluation.csv", "losses.png", "training.png", "training.gif", "final.png",
+                CHECKPOINT)
+LOCK = ".minigan.lock"  # held by the run writing into the folder
 OUTPUT_DEFAULTS = {"log_every": 10, "frames": 40, "checkpoint_every": 500}  # saved with the run
 
 
@@ -59,7 +65,11 @@ def start(data_name: str, *, seed: int = 0, overrides: dict | None = None, mnist
     ``train`` (log_every, frames, checkpoint_every) that replace OUTPUT_DEFAULTS.
     """
     overrides = dict(overrides or {})
-    model, preset_steps = presets.build(data_name, seed=seed, mnist_path=mnist_path, **overrides)  # checks them
+    try:
+        model, preset_steps = presets.build(data_name, seed=seed, mnist_path=mnist_path, **overrides)  # checks them
+    except MemoryError as exc:  # NumPy refuses an array larger than the memory before allocating it
+        raise RunError(f"these settings would need more memory than there is: {exc}") from None
+    check_memory(model)
     out = writable_folder(Path(out or f"runs/{data_name}"))
     run = {"data": data_name, "seed": seed, "overrides": overrides, "mnist_path": mnist_path,
            "output": {**OUTPUT_DEFAULTS, **(output or {})}}
@@ -70,18 +80,74 @@ def resume(folder):
     """The run saved in ``folder``: (model, run record, history, snapshots), loaded before
     anything is written; a CheckpointError if it is not a run that can be resumed."""
     path = Path(folder) / CHECKPOINT
-    state = checkpoint.load(path)
-    if "run" not in state:
+    if "run" not in checkpoint.load(path):
         raise checkpoint.CheckpointError(f"{path} was not written by `minigan train` "
                                          "(it has no record of the run), so it cannot be resumed from here")
+    state = checkpoint.load(path, checkpoint.RUN_STATE)  # every field checked by type and range
     try:
         run = state["run"]
         model, _ = presets.build(run["data"], mnist_path=run.get("mnist_path"), **run["overrides"])
         model.load_state_dict(state)
+        check_memory(model)
         return model, run, History.from_columns(state["history"]), list(state["frames"])
     except (KeyError, TypeError, ValueError) as exc:
         what = f"{exc.args[0]!r} is missing" if isinstance(exc, KeyError) else exc
         raise checkpoint.CheckpointError(f"{path} does not hold a run that can be resumed: {what}") from None
+
+
+def _size(n_bytes: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if n_bytes < 1024 or unit == "EiB":
+            return f"{n_bytes:.0f} {unit}" if unit == "bytes" else f"{n_bytes:.1f} {unit}"
+        n_bytes /= 1024
+
+
+def check_memory(model) -> None:
+    """Refuse, before anything is allocated for training, a run whose one step needs more memory
+    than the machine has. An estimate, from the parameters (each with its gradient and Adam's
+    two buffers) and the activations of a batch: each layer's output and its gradient, in G
+    once and in D for real and fake samples."""
+    cfg, itemsize = model.config, model.G.parameters()[0].data.dtype.itemsize
+    widths = {name: sum(p.size for p in net.parameters() if p.ndim == 1) for name, net in (("G", model.G), ("D", model.D))}
+    parameters = sum(p.size for p in model.G.parameters() + model.D.parameters())
+    per_sample = cfg.latent_dim + model.data.dim + 2 * widths["G"] + 4 * widths["D"]
+    needed = itemsize * (4 * parameters + 2 * cfg.batch_size * per_sample)
+    available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else None
+    if available and needed > available:
+        raise RunError(f"--batch-size {cfg.batch_size} with --latent-dim {cfg.latent_dim} would need about "
+                       f"{_size(needed)} of memory for one training step; this machine has {_size(available)}")
+
+
+@contextlib.contextmanager
+def exclusive(folder: Path):
+    """Hold ``folder``'s lock for the block: a second run into the same folder is refused.
+    An flock belongs to the open file, so the system drops it when the process ends, however
+    it ends: a crash never leaves the folder locked. Temporary files that a save killed
+    mid-write left behind are removed once the lock is held."""
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system: no lock
+        fcntl = None
+    with open(folder / LOCK, "a") as lock:
+        if fcntl is not None:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise RunError(f"another minigan run is writing into {folder} (it holds {folder / LOCK}); "
+                               "wait for it to end, or choose another --out") from None
+        checkpoint.remove_stale_temporaries(folder / CHECKPOINT)
+        yield
+
+
+def _check_output_files(folder: Path) -> None:
+    """The files a run writes, where they exist already, must be files (not folders, FIFOs or devices)."""
+    for name in OUTPUT_FILES:
+        path = folder / name
+        with contextlib.suppress(FileNotFoundError):
+            mode = path.stat().st_mode
+            if not stat.S_ISREG(mode):
+                kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+                raise RunError(f"{path} is {kind}; a run writes a file there (move it away, or choose another --out)")
 
 
 class StopRequest:
@@ -137,10 +203,16 @@ def train(model, run: dict, out: Path, steps: int, *, history: History | None = 
     ``resume`` can rebuild it. Returns the process exit code: 0 done, 1 diverged,
     130 interrupted (a checkpoint was saved).
     """
-    from tqdm import tqdm
-
     if steps < model.step:
         raise RunError(f"--steps {steps} is behind the checkpoint, which is at step {model.step}")
+    with exclusive(out):  # one run at a time writes into a folder
+        _check_output_files(out)
+        return _train(model, run, out, steps, history, snapshots, log_every, frames, checkpoint_every, progress)
+
+
+def _train(model, run, out, steps, history, snapshots, log_every, frames, checkpoint_every, progress) -> int:
+    from tqdm import tqdm
+
     history = history if history is not None else History()
     snapshots = snapshots if snapshots is not None else []
     images = getattr(model.data, "image_shape", None) is not None
@@ -153,7 +225,11 @@ def train(model, run: dict, out: Path, steps: int, *, history: History | None = 
     def save_checkpoint():
         state = model.state_dict()
         state.update(run=dict(run, steps=steps), history=history.columns(), frames=snapshots)
-        checkpoint.save(checkpoint_path, state)
+        try:
+            checkpoint.save(checkpoint_path, state, checkpoint.RUN_STATE)
+        except OSError as exc:  # a full disk, a quota: the atomic save left the old file whole
+            kept = "the previous checkpoint is kept" if checkpoint_path.exists() else "no checkpoint was written"
+            raise RunError(f"cannot save the checkpoint {checkpoint_path}: {exc.strerror or exc}; {kept}") from None
 
     def after_each_step(model, record):
         bar.update(1)
@@ -198,6 +274,8 @@ def train(model, run: dict, out: Path, steps: int, *, history: History | None = 
 
 
 def _draw(model, history: History, snapshots: list, out: Path, real) -> None:
+    from minigan import plot  # matplotlib takes seconds to import: only a run that draws pays for it
+
     evaluation = [evaluate(model, s) for s in snapshots]
     if snapshots:
         _write_csv(out / "evaluation.csv", evaluation)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 
-__all__ = ["positive_int", "positive_number", "fraction", "one_of", "lookup"]
+__all__ = ["positive_int", "count", "positive_number", "non_negative_number", "fraction", "one_of", "lookup"]
 
 
 def positive_int(name: str, value) -> int:
@@ -15,10 +15,24 @@ def positive_int(name: str, value) -> int:
     return int(value)
 
 
+def count(name: str, value) -> int:
+    """``value`` as an int if it is a whole number ≥ 0 (Python or NumPy), else a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{name} must be a whole number ≥ 0, got {value!r}")
+    return int(value)
+
+
 def positive_number(name: str, value) -> float:
     """``value`` as a float if it is a finite number > 0, else a ValueError."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (math.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def non_negative_number(name: str, value) -> float:
+    """``value`` as a float if it is a finite number ≥ 0, else a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be a finite number ≥ 0, got {value!r}")
     return float(value)
 
 

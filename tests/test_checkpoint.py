@@ -51,11 +51,11 @@ def test_a_failed_write_leaves_the_previous_checkpoint_whole(tmp_path, monkeypat
     path = checkpoint.save(tmp_path / "run.npz", _state())
     before = path.read_bytes()
 
-    def crash_mid_write(stream, **arrays):
+    def crash_mid_write(stream, record, arrays):
         stream.write(b"PK\x03\x04 half a zip file")  # some bytes reach the disk, then the process "dies"
         raise OSError("simulated crash during save")
 
-    monkeypatch.setattr(checkpoint.np, "savez", crash_mid_write)
+    monkeypatch.setattr(checkpoint, "_write_archive", crash_mid_write)
     with pytest.raises(OSError, match="simulated crash"):
         checkpoint.save(path, {"step": 13})
     assert path.read_bytes() == before
@@ -97,25 +97,40 @@ def test_foreign_files_are_refused(tmp_path):
         checkpoint.load(tmp_path / "missing.npz")
 
 
+def _archive(path, **members):
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return path
+
+
 def test_a_record_of_the_wrong_kind_is_refused(tmp_path):
-    np.savez(tmp_path / "odd.npz", __minigan__=np.array("[1, 2]"))
-    with pytest.raises(checkpoint.CheckpointError, match="not a minigan checkpoint.*'list'"):
-        checkpoint.load(tmp_path / "odd.npz")
-    np.savez(tmp_path / "empty.npz", __minigan__=np.array('{"format": "minigan-checkpoint", "version": 1}'))
-    with pytest.raises(checkpoint.CheckpointError, match="holds no state"):
-        checkpoint.load(tmp_path / "empty.npz")
+    path = _archive(tmp_path / "odd.npz", **{"__minigan__.json": "[1, 2]"})
+    with pytest.raises(checkpoint.CheckpointError, match="record: says format 'list': this is not a minigan"):
+        checkpoint.load(path)
+    path = _archive(tmp_path / "empty.npz", **{"__minigan__.json": '{"format": "minigan-checkpoint", "version": 2}'})
+    with pytest.raises(checkpoint.CheckpointError, match="empty.npz: record: missing 'state', 'arrays'"):
+        checkpoint.load(path)
 
 
 def test_a_checkpoint_from_another_format_version_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(checkpoint, "VERSION", 99)
     path = checkpoint.save(tmp_path / "future.npz", {"step": 1})
     monkeypatch.undo()
-    with pytest.raises(checkpoint.CheckpointError, match="format version 99"):
+    with pytest.raises(checkpoint.CheckpointError, match="future.npz: format: version 99; this minigan reads version 2"):
         checkpoint.load(path)
+
+
+def test_a_version_1_checkpoint_is_refused_with_what_to_do(tmp_path):
+    np.savez(tmp_path / "old.npz", __minigan__=np.array('{"format": "minigan-checkpoint", "version": 1, "state": {}}'))
+    with pytest.raises(checkpoint.CheckpointError, match="old.npz: format: version 1, .* start the run again"):
+        checkpoint.load(tmp_path / "old.npz")
 
 
 def test_checkpoint_is_a_plain_npz_a_reader_can_inspect(tmp_path):
     path = checkpoint.save(tmp_path / "run.npz", _state())
     with zipfile.ZipFile(path) as archive:
         names = sorted(archive.namelist())
-    assert "__minigan__.npy" in names and "weights/a.npy" in names
+    assert "__minigan__.json" in names and "weights/a.npy" in names
+    with np.load(path) as npz:  # the arrays are ordinary .npy members
+        np.testing.assert_array_equal(npz["weights/a"], _state()["weights"]["a"])

@@ -82,7 +82,8 @@ def test_a_diverging_d_step_stops_and_keeps_the_last_good_checkpoint(tmp_path, c
         return healthy_g_step()
 
     model.g_step = g_step_that_diverges_at_step_7
-    settings = {"data": "ring", "seed": 0, "overrides": {"batch_size": 32}, "mnist_path": None, "output": {}}
+    settings = {"data": "ring", "seed": 0, "overrides": {"batch_size": 32}, "mnist_path": None,
+                "output": {"log_every": 10, "frames": 4, "checkpoint_every": 5}}  # a complete run record, as saved
     status = run.train(model, settings, tmp_path, steps=20, checkpoint_every=5, frames=4, progress=False)
     assert status == 1
     err = capsys.readouterr().err
@@ -102,7 +103,8 @@ def test_a_g_step_diverging_after_its_d_steps_keeps_the_last_good_checkpoint(tmp
         return loss * float("nan") if model.step == 6 else loss
 
     model.generator_loss = loss_that_turns_nan_at_step_7
-    settings = {"data": "ring", "seed": 0, "overrides": {"batch_size": 32, "k": 2}, "mnist_path": None, "output": {}}
+    settings = {"data": "ring", "seed": 0, "overrides": {"batch_size": 32, "k": 2}, "mnist_path": None,
+                "output": {"log_every": 10, "frames": 4, "checkpoint_every": 5}}  # a complete run record, as saved
     status = run.train(model, settings, tmp_path, steps=20, checkpoint_every=5, frames=4, progress=False)
     assert status == 1 and "loss_g is nan" in capsys.readouterr().err
     state = checkpoint.load(tmp_path / "checkpoint.npz")
@@ -131,8 +133,7 @@ def test_a_cli_checkpoint_with_a_part_missing_is_refused_for_resume(tmp_path):
     checkpoint.save(tmp_path / "checkpoint.npz", state)
     result = _run_cli("train", "--resume", str(tmp_path))
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.strip() == (f"minigan: error: {tmp_path / 'checkpoint.npz'} does not hold a run "
-                                     "that can be resumed: 'history' is missing")
+    assert result.stderr.strip() == f"minigan: error: {tmp_path / 'checkpoint.npz'}: state: missing 'history'"
 
 
 def test_resuming_from_a_folder_that_does_not_exist_creates_nothing(tmp_path):
