@@ -86,8 +86,8 @@ def snapshot(gan, z: Tensor, grid_points: int = 150) -> dict:
     ``g_steps``: updates of D and of G) and the numbers of ``evaluate``.
     """
     what = kind(gan.data)
-    with no_grad():
-        fake = gan.G(z).numpy()
+    with no_grad(), gan.sampling_generator() as G:  # the G that makes the samples (θ̄_G if averaged)
+        fake = G(z).numpy()
     shot = {"step": gan.step, "d_steps": gan.d_steps, "g_steps": gan.g_steps, "fake": fake,
             **evaluate(gan.data, fake)}
     if what == "1d":  # the line must show p_data and wherever G's samples are now
