@@ -20,7 +20,7 @@ from minigan import metrics, plot, presets
 
 args = arguments(__doc__, "weight_average")
 BETA = 0.999
-steps, every = (200, 50) if args.quick else (8000, 500)
+steps, every = (200, 50) if args.quick else (6000, 500)
 
 started = time.perf_counter()
 gan, _ = presets.build("pacgan_ring", seed=0, g_average=BETA, lr_decay_from=0, lr_decay_to=0)  # lr constant

@@ -48,8 +48,8 @@ PRESETS = {
                                       lr_decay_from=RING_STEPS // 3, lr_decay_to=RING_STEPS),
                           note="8 Gaussians, radius 1, std 0.01; see benchmarks/RESULTS.md (quality)"),
     # 25 modes as small as the ring's, 2 apart: slower to sharpen than the ring; D standardises
-    # its input. A third hidden layer (in D above all: G 3 / D 2 layers sharpened no faster
-    # than 2 / 2 in a trial) makes the modes sharp several times sooner than two layers.
+    # its input. A third hidden layer in both networks makes the modes sharp several times
+    # sooner than two (in G alone it did not); see benchmarks/RESULTS.md.
     "grid": Preset(steps=GRID_STEPS, latent_dim=2, hidden=128, depth=3, standardize=True,
                    config=dict(batch_size=256, lr_g=1e-3, lr_d=1e-3, g_average=0.999,
                                lr_decay_from=GRID_STEPS // 2, lr_decay_to=GRID_STEPS),
