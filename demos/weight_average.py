@@ -72,8 +72,11 @@ axes["curve"].legend()
 picture = plot.save(fig, args.out / "weight_average.png")
 
 report([picture], [
-    "left and middle: the same G at the same step; with its own weights the samples smear along the ring "
-    "and out of the red 3σ circles, with the averaged weights they sit inside them (the zooms below)",
+    "left and middle: the same run at the same step; the zooms below show one mode: with G's own weights "
+    "the samples sit off-centre, partly outside the red 3σ circle (where this step's update left them), "
+    "with the averaged weights they are centred in it",
     "the numbers in the titles: modes covered, high-quality samples and reverse KL (PacGAN's measures)",
-    "right: the averaged weights give more high-quality samples at (almost) every check of the one run",
+    "right: early on the average lags behind (it still holds the weights of the last ~1/(1-β) steps, "
+    "when G was worse); once G has found the modes, G's own weights swing up and down from check to "
+    "check while the average climbs steadily above them",
 ])
