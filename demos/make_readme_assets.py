@@ -47,6 +47,7 @@ FIGURES = {
     "mode_collapse.png": ("mode_collapse", "mode_collapse_frames.png"),
     "digits.png": ("digits", "digits_training.png"),
     "wgan_gp.png": ("wgan_gp", "wgan_gp_surfaces.png"),
+    "weight_average.png": ("weight_average", "weight_average.png"),
 }
 RUNS = list(dict.fromkeys(run for run, _ in FIGURES.values()))  # the order they run in
 

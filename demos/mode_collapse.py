@@ -1,4 +1,4 @@
-"""Mode collapse on the ring of 8 Gaussians: one GAN covers every mode, another sits on one and hops.
+"""Mode collapse on the ring of 8 Gaussians: one GAN covers every mode, another crowds near one and hops.
 
 Nothing in G's loss asks for variety: a G that puts all its samples where D is fooled
 right now is doing its job, until D catches up and G moves the whole lot elsewhere:

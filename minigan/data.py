@@ -116,7 +116,12 @@ def grid(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> GaussianMixt
     return GaussianMixture(centres, std, name=f"grid of {side * side}")
 
 
-TOY = {"gaussian": gaussian_1d, "mixture": mixture_1d, "ring": ring, "grid": grid}
+def pacgan_ring() -> GaussianMixture:
+    """PacGAN's 2D-ring (Lin et al. 2018, Table 1): 8 Gaussians on a circle of radius 1, std 0.01."""
+    return GaussianMixture(ring(8, radius=1.0).means, 0.01, name="PacGAN's ring of 8")
+
+
+TOY = {"gaussian": gaussian_1d, "mixture": mixture_1d, "ring": ring, "pacgan_ring": pacgan_ring, "grid": grid}
 
 
 # ----------------------------------------------------------------------------- images
@@ -253,7 +258,7 @@ def load_mnist(path) -> ArrayDataset:
 
 
 def make(name: str, mnist_path=None):
-    """A data set by name: 'gaussian', 'mixture', 'ring', 'grid', 'digits' or 'mnist'."""
+    """A data set by name: 'gaussian', 'mixture', 'ring', 'pacgan_ring', 'grid', 'digits' or 'mnist'."""
     if mnist_path is not None and name != "mnist":
         raise ValueError(f"a path of MNIST images is only used with data set 'mnist', not {name!r}")
     if name in TOY:

@@ -27,13 +27,16 @@ Wasserstein loss and a gradient penalty (Gulrajani et al. 2017).
 
 from __future__ import annotations
 
+import contextlib
 import math
+import numbers
 from dataclasses import asdict, dataclass, field
 
 import numpy as np  # host-side: the history's columns, the dtype's range
 
 from minigan import backend, losses, nn, ops, optim, validate
 from minigan.autograd import Tensor, no_grad
+from minigan.averaging import WeightAverage
 from minigan.rng import resolve
 
 __all__ = ["GANConfig", "GAN", "History", "DivergenceError", "LOSSES", "NOISE", "make_networks"]
@@ -74,6 +77,10 @@ class GANConfig:
     real_label_smoothing: float = 0.0  # one-sided: real targets 1 -> 1 - s/2
     gp_weight: float = 10.0  # λ of the gradient penalty ('wgan_gp' only)
     dtype: str = "float32"
+    # remedies for blurred samples (benchmarks/quality.py measures each; all off by default)
+    g_average: float = 0.0  # β of the moving average of G's weights that makes the samples; 0: off
+    lr_decay_from: int = 0  # with lr_decay_to: from this step on, both learning rates fall linearly ...
+    lr_decay_to: int = 0  # ... to 0 at this step (0, 0: no decay)
 
     def __post_init__(self):
         validate.one_of("loss", self.loss, LOSSES)
@@ -90,6 +97,21 @@ class GANConfig:
             setattr(self, name, value)
         self.real_label_smoothing = validate.fraction("real_label_smoothing", self.real_label_smoothing)
         self.betas = optim.Adam.check_betas(self.betas)
+        self.g_average = validate.fraction("g_average", self.g_average)
+        for name in ("lr_decay_from", "lr_decay_to"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+                raise ValueError(f"{name} must be a step number (an integer ≥ 0), got {value!r}")
+            setattr(self, name, int(value))
+        if self.lr_decay_to and self.lr_decay_to <= self.lr_decay_from:
+            raise ValueError(f"lr_decay_to ({self.lr_decay_to}) must come after lr_decay_from ({self.lr_decay_from})")
+
+    def lr_factor(self, step: int) -> float:
+        """How much of the learning rates a step uses: 1 before ``lr_decay_from``, then falling
+        linearly to 0 at ``lr_decay_to`` (small steps at the end stop the players' jitter)."""
+        if not self.lr_decay_to:
+            return 1.0
+        return min(1.0, max(0.0, (self.lr_decay_to - step) / (self.lr_decay_to - self.lr_decay_from)))
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -169,6 +191,8 @@ class GAN:
         self.rng = resolve(rng)
         self.opt_g = optim.Adam(self.G.parameters(), lr=self.config.lr_g, betas=self.config.betas)
         self.opt_d = optim.Adam(self.D.parameters(), lr=self.config.lr_d, betas=self.config.betas)
+        # θ̄_G, the average of G's weights that makes the samples (None: G's own weights make them)
+        self.g_average = WeightAverage(self.G, self.config.g_average) if self.config.g_average else None
         self.step = 0  # training steps done by train_step
         self.d_steps = 0  # updates of D, by train_step or by d_step() alone
         self.g_steps = 0  # updates of G, by train_step or by g_step() alone
@@ -302,9 +326,13 @@ class GAN:
 
     def train_step(self) -> dict:
         """k D-steps, then one G-step; returns the step's record (D's numbers from its last D-step)."""
+        factor = self.config.lr_factor(self.step)  # 1, unless the learning rates decay
+        self.opt_d.lr, self.opt_g.lr = factor * self.config.lr_d, factor * self.config.lr_g
         for _ in range(self.config.k):
             d_record = self.d_step()
         g_record = self.g_step()
+        if self.g_average is not None:
+            self.g_average.update()  # θ̄_G ← β θ̄_G + (1 - β) θ_G: the average that makes the samples
         self.step += 1
         return {"step": self.step, **d_record, **g_record}
 
@@ -335,8 +363,13 @@ class GAN:
         z comes from ``rng``; without one, from the run's own generator, which then moves
         on: pass a generator of your own to look at G without changing the rest of the run.
         """
-        with no_grad():
-            return self.G(self.sample_noise(n, rng)).numpy()
+        z = self.sample_noise(n, rng)
+        with no_grad(), self.sampling_generator() as G:
+            return G(z).numpy()
+
+    def sampling_generator(self):
+        """The G that makes the samples: G with θ̄_G swapped in if G's weights are averaged."""
+        return self.g_average.swapped_in() if self.g_average is not None else contextlib.nullcontext(self.G)
 
     # -- saving and restoring a run
 
@@ -349,6 +382,7 @@ class GAN:
             "step": self.step,
             "d_steps": self.d_steps,
             "g_steps": self.g_steps,
+            **({"g_average": self.g_average.state_dict()} if self.g_average is not None else {}),
             "rng": self.rng.bit_generator.state,
             "config": self.config.as_dict(),
         }
@@ -371,6 +405,8 @@ class GAN:
         self.D.load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
+        if self.g_average is not None:
+            self.g_average.load_state_dict(state["g_average"])
         self.step, self.d_steps, self.g_steps = (int(state[name]) for name in COUNTERS)
         self.rng.bit_generator.state = state["rng"]
 

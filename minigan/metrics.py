@@ -5,7 +5,9 @@
   VEEGAN (Srivastava et al. 2017), also used by PacGAN (Lin et al. 2018): a sample is
   *high quality* if it lies within 3 standard deviations of the centre of its nearest
   mode; a mode is *covered* if it is the nearest mode of at least one high-quality
-  sample (``min_samples`` raises that bar).
+  sample (``min_samples`` raises that bar). ``reverse_kl``: PacGAN's (Lin et al. 2018,
+  Table 1) third measure, KL(p̂ ‖ uniform) of the histogram p̂ of high-quality samples
+  over the modes (see ``ModeCoverage.reverse_kl``).
 - ``mmd``: maximum mean discrepancy with a Gaussian kernel, between two sample sets.
 - ``kde``, ``js_from_samples``, ``kl_from_samples``: for 1-D data, a kernel density
   estimate of p_g from G's samples, then the divergences of ``minigan.theory``.
@@ -47,9 +49,27 @@ class ModeCoverage:
     high_quality_fraction: float
     high_quality_per_mode: np.ndarray  # count of high-quality samples whose nearest mode is each mode
 
+    @property
+    def reverse_kl(self) -> float:
+        """KL(p̂ ‖ p) = Σ_k p̂_k log(p̂_k / p_k), p̂ the high-quality samples' histogram over the modes.
+
+        p is the data's uniform distribution over its K modes (p_k = 1/K). Missing modes
+        (p̂_k = 0) add 0 (0 log 0 = 0), so it measures how unevenly G spreads over the modes
+        it reaches; a G on one mode scores log K. This is PacGAN's measure (Lin et al.
+        2018, Table 1): its public code (fjxmlzn/PacGAN, ``pacgan/extensions.py``) counts
+        only samples within 3σ of their nearest mode and skips p̂_k = 0 terms. With no
+        high-quality sample at all the histogram is undefined: inf.
+        """
+        total = self.high_quality_per_mode.sum()
+        if total == 0:
+            return float("inf")
+        p_hat = self.high_quality_per_mode[self.high_quality_per_mode > 0] / total
+        return float((p_hat * np.log(p_hat * self.n_modes)).sum())
+
     def __str__(self) -> str:
         return (f"{self.modes_covered}/{self.n_modes} modes covered, "
-                f"{100 * self.high_quality_fraction:.1f}% high-quality samples")
+                f"{100 * self.high_quality_fraction:.1f}% high-quality samples, "
+                f"reverse KL {self.reverse_kl:.3f}")
 
 
 def mode_coverage(samples, mixture: GaussianMixture, n_std: float = 3.0, min_samples: int = 1) -> ModeCoverage:

@@ -28,22 +28,32 @@ class Preset:
     note: str = ""
 
 
+RING_STEPS, GRID_STEPS = 12000, 15000
+
 PRESETS = {
     # a 1-D Normal, as in Figure 1 of Goodfellow et al. 2014: G is affine (z ↦ a z + b), so it can learn exactly a mean and a spread
     "gaussian": Preset(steps=4000, latent_dim=1, hidden=32, generator_depth=0, standardize=True,
                        config=dict(batch_size=256, lr_g=2e-3, lr_d=1e-3),
                        note="N(4, 0.5²); checked: mean and std within 0.1"),
-    "ring": Preset(steps=5000, latent_dim=2, hidden=128,
-                   config=dict(batch_size=512, lr_g=5e-4, lr_d=5e-4),
-                   note="8 Gaussians, radius 2, std 0.05; checked: ≥ 7/8 modes, ≥ 70% high quality"),
+    # The three 2-D mixtures below use the two remedies that benchmarks/quality.py measured:
+    # samples from the moving average of G's weights (g_average = β), and learning rates
+    # that fall linearly to 0 over the second part of the run (lr_decay_from → lr_decay_to).
+    "ring": Preset(steps=RING_STEPS, latent_dim=2, hidden=128,
+                   config=dict(batch_size=256, lr_g=1e-3, lr_d=1e-3, g_average=0.999,
+                               lr_decay_from=RING_STEPS // 3, lr_decay_to=RING_STEPS),
+                   note="8 Gaussians, radius 2, std 0.05; see benchmarks/RESULTS.md (quality)"),
+    # PacGAN's 2D-ring (Lin et al. 2018): σ five times smaller relative to the ring's radius
+    "pacgan_ring": Preset(steps=RING_STEPS, latent_dim=2, hidden=128,
+                          config=dict(batch_size=256, lr_g=1e-3, lr_d=1e-3, g_average=0.999,
+                                      lr_decay_from=RING_STEPS // 3, lr_decay_to=RING_STEPS),
+                          note="8 Gaussians, radius 1, std 0.01; see benchmarks/RESULTS.md (quality)"),
     # 25 modes as small as the ring's, 2 apart: slower to sharpen than the ring; D standardises
-    # its input and both players take larger steps (seed 0 at lr 5e-4: 22% high quality after
-    # 20000 steps; with the ring's batch 512 and lr 5e-4: 11% after 12000)
-    "grid": Preset(steps=20000, latent_dim=2, hidden=128, standardize=True,
-                   config=dict(batch_size=256, lr_g=1e-3, lr_d=1e-3),
-                   note="5×5 Gaussians, spacing 2, std 0.05; checked on seeds 0, 1, 2 (2,500 samples, "
-                        "about 70 s each): 25, 21, 21 of 25 modes, 56%, 70%, 72% high quality; "
-                        "`minigan train --data grid` (seed 0, 512 samples, 78 s): 23/25 modes, 55%"),
+    # its input. A third hidden layer in both networks makes the modes sharp several times
+    # sooner than two (in G alone it did not); see benchmarks/RESULTS.md.
+    "grid": Preset(steps=GRID_STEPS, latent_dim=2, hidden=128, depth=3, standardize=True,
+                   config=dict(batch_size=256, lr_g=1e-3, lr_d=1e-3, g_average=0.999,
+                               lr_decay_from=GRID_STEPS // 2, lr_decay_to=GRID_STEPS),
+                   note="5×5 Gaussians, spacing 2, std 0.05; see benchmarks/RESULTS.md (quality)"),
     # 8×8 digits in [-1, 1]; G ends in tanh (make_networks does that for images)
     "digits": Preset(steps=10000, latent_dim=16, hidden=256,
                      config=dict(batch_size=128, lr_g=5e-4, lr_d=5e-4),
@@ -60,17 +70,19 @@ PRESETS = {
 }
 
 
-def build(data_name: str = "ring", *, seed: int | None = None, mnist_path=None, **overrides) -> tuple[GAN, int]:
+def build(data_name: str = "ring", *, seed: int | None = None, mnist_path=None, preset: Preset | None = None,
+          **overrides) -> tuple[GAN, int]:
     """A GAN for ``data_name`` from its preset, with GANConfig fields overridden by ``overrides``.
 
     Returns the GAN and the preset's number of steps. ``seed`` (if given) reseeds minigan
-    first, so the networks' initial weights and the whole run are reproducible.
+    first, so the networks' initial weights and the whole run are reproducible. ``preset``
+    replaces the data set's own preset (e.g. ``dataclasses.replace(PRESETS['grid'], depth=2)``).
     """
     if data_name not in PRESETS:
         raise ValueError(f"unknown data set {data_name!r}; known: {', '.join(PRESETS)}")
     if seed is not None:
         rng_module.seed(seed)
-    preset = PRESETS[data_name]
+    preset = preset or PRESETS[data_name]
     data = datasets.make(data_name, mnist_path=mnist_path)
     config = GANConfig(**{"latent_dim": preset.latent_dim, **preset.config, **overrides})
     G, D = make_networks(data, config.latent_dim, hidden=preset.hidden, depth=preset.depth,

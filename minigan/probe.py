@@ -86,8 +86,8 @@ def snapshot(gan, z: Tensor, grid_points: int = 150) -> dict:
     ``g_steps``: updates of D and of G) and the numbers of ``evaluate``.
     """
     what = kind(gan.data)
-    with no_grad():
-        fake = gan.G(z).numpy()
+    with no_grad(), gan.sampling_generator() as G:  # the G that makes the samples (θ̄_G if averaged)
+        fake = G(z).numpy()
     shot = {"step": gan.step, "d_steps": gan.d_steps, "g_steps": gan.g_steps, "fake": fake,
             **evaluate(gan.data, fake)}
     if what == "1d":  # the line must show p_data and wherever G's samples are now
@@ -109,8 +109,8 @@ def snapshot(gan, z: Tensor, grid_points: int = 150) -> dict:
 def _manifold(gan) -> np.ndarray:
     """G on ``latent_grid``: shape (points, points, 2), or (points, 2), a curve, for latent_dim 1."""
     z = latent_grid(gan.config.noise, gan.config.latent_dim)
-    with no_grad():
-        image = gan.G(gan.tensor(z.reshape(-1, gan.config.latent_dim))).numpy()
+    with no_grad(), gan.sampling_generator() as G:  # the G whose samples the frame shows
+        image = G(gan.tensor(z.reshape(-1, gan.config.latent_dim))).numpy()
     return image.reshape(*z.shape[:-1], 2)
 
 

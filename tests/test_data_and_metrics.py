@@ -29,6 +29,12 @@ def test_ring_and_grid_geometry():
     assert len(grid.means) == 25 and set(np.unique(grid.means)) == {-4.0, -2.0, 0.0, 2.0, 4.0}
 
 
+def test_pacgan_ring_is_the_ring_of_radius_1_and_std_0_01():
+    ring = data.make("pacgan_ring")
+    np.testing.assert_allclose(np.linalg.norm(ring.means, axis=1), 1.0)
+    assert len(ring.means) == 8 and ring.stds.tolist() == [0.01] * 8
+
+
 def test_log_pdf_is_finite_far_in_the_tails():
     assert np.isfinite(data.gaussian_1d(0, 1).log_pdf(np.array([1e3]))).all()
 
@@ -41,7 +47,7 @@ def test_bad_mixtures_are_refused():
 
 
 def test_unknown_data_set_lists_the_known_ones():
-    with pytest.raises(ValueError, match="unknown data set 'cifar'; known: gaussian, mixture, ring, grid, digits, mnist"):
+    with pytest.raises(ValueError, match="unknown data set 'cifar'; known: gaussian, mixture, ring, pacgan_ring, grid, digits, mnist"):
         data.make("cifar")
 
 
@@ -130,6 +136,23 @@ def test_mode_coverage_counts_modes_and_high_quality_samples():
     assert coverage.high_quality_fraction == pytest.approx(0.9)
     assert coverage.high_quality_per_mode.tolist() == [6, 0, 0, 3, 0, 0, 0, 0]
     assert metrics.mode_coverage(samples, ring, min_samples=4).modes_covered == 1
+
+
+def test_reverse_kl_of_the_mode_histogram_is_pacgans():
+    grid = data.grid()
+    on_every_mode = grid.means.repeat(4, axis=0)  # 4 perfect samples on each of the 25 modes
+    assert metrics.mode_coverage(on_every_mode, grid).reverse_kl == pytest.approx(0.0, abs=1e-12)
+    on_one_mode = grid.means[[7] * 10]
+    assert metrics.mode_coverage(on_one_mode, grid).reverse_kl == pytest.approx(np.log(25))  # log K
+    # 3 samples on mode 0, 1 on mode 1, one far off (not high quality, so not counted);
+    # the 23 empty modes add 0 log 0 = 0: KL = 3/4 log(3/4 · 25) + 1/4 log(1/4 · 25)
+    samples = np.concatenate([grid.means[[0, 0, 0, 1]], [[1.0, 1.0]]])
+    expected = 0.75 * np.log(0.75 * 25) + 0.25 * np.log(0.25 * 25)
+    assert metrics.mode_coverage(samples, grid).reverse_kl == pytest.approx(expected)
+
+
+def test_reverse_kl_without_any_high_quality_sample_is_infinite():
+    assert metrics.mode_coverage([[1.0, 1.0]], data.grid()).reverse_kl == float("inf")
 
 
 def test_mode_coverage_of_real_samples_is_complete():

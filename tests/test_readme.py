@@ -49,6 +49,9 @@ CLAIMS = {
                           f"G-step {_thousands(r['standard GAN']['first_g_step_50'])}",
                           f"{_thousands(r['WGAN-GP']['first_d_steps_50'])} D-steps",
                           f"{_thousands(r['standard GAN']['first_d_steps_50'])} D-steps"],
+    "weight_average": lambda r: [f"after {_thousands(r['steps'])} steps",
+                                 f"{100 * r['own']['high_quality']:.1f}% against {100 * r['averaged']['high_quality']:.1f}%",
+                                 f"{r['own']['modes_covered']}/8 modes and {r['averaged']['modes_covered']}/8 modes"],
 }
 
 
