@@ -286,6 +286,7 @@ GAN_STATE = {
     "step": whole(),
     "d_steps": whole(),
     "g_steps": whole(),
+    "g_average": Schema.maybe(Schema.table(array())),
     "rng": _rng_state,
     "config": _gan_config,
 }
@@ -297,7 +298,7 @@ OVERRIDABLE = ("loss", "k", "batch_size", "lr_g", "lr_d", "latent_dim", "noise")
 RUN_STATE = Schema({
     **GAN_STATE,
     "run": {
-        "data": text("gaussian", "ring", "grid", "digits", "mnist"),
+        "data": text("gaussian", "ring", "pacgan_ring", "grid", "digits", "mnist"),
         "seed": whole(),
         "overrides": _Custom(lambda value, part: _check_overrides(value, part)),
         "mnist_path": _mnist_path,

@@ -69,10 +69,10 @@ def _train(args) -> int:
         steps = args.steps or run["steps"]
         print(f"resuming {out} at step {model.step} of {steps}")
     else:
-        model, run, out, preset_steps = runs.start(
+        model, run, out, steps = runs.start(
             args.data or "ring", seed=0 if args.seed is None else args.seed, overrides=_given(args, OVERRIDABLE),
-            mnist_path=args.mnist_path, out=args.out, output=output)
-        history, snapshots, steps = None, None, args.steps or preset_steps
+            mnist_path=args.mnist_path, out=args.out, output=output, steps=args.steps)
+        history, snapshots = None, None
     return runs.train(model, run, out, steps, history=history, snapshots=snapshots, progress=args.progress,
                       **run["output"])
 

@@ -382,7 +382,7 @@ class GAN:
             "step": self.step,
             "d_steps": self.d_steps,
             "g_steps": self.g_steps,
-            **({"g_average": self.g_average.state_dict()} if self.g_average is not None else {}),
+            "g_average": self.g_average.state_dict() if self.g_average is not None else None,  # θ̄_G, if kept
             "rng": self.rng.bit_generator.state,
             "config": self.config.as_dict(),
         }

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from minigan import data as datasets
 from minigan import rng as rng_module
+from minigan import validate
 from minigan.gan import GAN, GANConfig, make_networks
 
 __all__ = ["Preset", "PRESETS", "build"]
@@ -25,6 +26,7 @@ class Preset:
     generator_depth: int | None = None
     standardize: bool = False  # D standardises its input with the data's mean and spread
     config: dict = field(default_factory=dict)  # GANConfig fields
+    lr_decay: tuple | None = None  # (start, end) as fractions of the run: both lrs fall linearly to 0 over it
     note: str = ""
 
 
@@ -37,22 +39,20 @@ PRESETS = {
                        note="N(4, 0.5²); checked: mean and std within 0.1"),
     # The three 2-D mixtures below use the two remedies that benchmarks/quality.py measured:
     # samples from the moving average of G's weights (g_average = β), and learning rates
-    # that fall linearly to 0 over the second part of the run (lr_decay_from → lr_decay_to).
+    # that fall linearly to 0 over the last part of the run (``lr_decay``, fractions of the run's
+    # steps, which ``build`` turns into GANConfig's lr_decay_from → lr_decay_to for the steps asked for).
     "ring": Preset(steps=RING_STEPS, latent_dim=2, hidden=128,
-                   config=dict(batch_size=256, lr_g=1e-3, lr_d=1e-3, g_average=0.999,
-                               lr_decay_from=RING_STEPS // 3, lr_decay_to=RING_STEPS),
+                   config=dict(batch_size=256, lr_g=1e-3, lr_d=1e-3, g_average=0.999), lr_decay=(1 / 3, 1),
                    note="8 Gaussians, radius 2, std 0.05; see benchmarks/RESULTS.md (quality)"),
     # PacGAN's 2D-ring (Lin et al. 2018): σ five times smaller relative to the ring's radius
     "pacgan_ring": Preset(steps=RING_STEPS, latent_dim=2, hidden=128,
-                          config=dict(batch_size=256, lr_g=1e-3, lr_d=1e-3, g_average=0.999,
-                                      lr_decay_from=RING_STEPS // 3, lr_decay_to=RING_STEPS),
+                          config=dict(batch_size=256, lr_g=1e-3, lr_d=1e-3, g_average=0.999), lr_decay=(1 / 3, 1),
                           note="8 Gaussians, radius 1, std 0.01; see benchmarks/RESULTS.md (quality)"),
     # 25 modes as small as the ring's, 2 apart: slower to sharpen than the ring; D standardises
     # its input. A third hidden layer in both networks makes the modes sharp several times
     # sooner than two (in G alone it did not); see benchmarks/RESULTS.md.
     "grid": Preset(steps=GRID_STEPS, latent_dim=2, hidden=128, depth=3, standardize=True,
-                   config=dict(batch_size=256, lr_g=1e-3, lr_d=1e-3, g_average=0.999,
-                               lr_decay_from=GRID_STEPS // 2, lr_decay_to=GRID_STEPS),
+                   config=dict(batch_size=256, lr_g=1e-3, lr_d=1e-3, g_average=0.999), lr_decay=(1 / 2, 1),
                    note="5×5 Gaussians, spacing 2, std 0.05; see benchmarks/RESULTS.md (quality)"),
     # 8×8 digits in [-1, 1]; G ends in tanh (make_networks does that for images)
     "digits": Preset(steps=10000, latent_dim=16, hidden=256,
@@ -71,10 +71,12 @@ PRESETS = {
 
 
 def build(data_name: str = "ring", *, seed: int | None = None, mnist_path=None, preset: Preset | None = None,
-          **overrides) -> tuple[GAN, int]:
-    """A GAN for ``data_name`` from its preset, with GANConfig fields overridden by ``overrides``.
+          steps: int | None = None, **overrides) -> tuple[GAN, int]:
+    """A GAN for ``data_name`` from its preset, with GANConfig fields overridden by ``overrides``,
+    for a run of ``steps`` training steps (default: the preset's).
 
-    Returns the GAN and the preset's number of steps. ``seed`` (if given) reseeds minigan
+    Returns the GAN and the run's number of steps; a preset's ``lr_decay`` is laid over those
+    steps (so ``steps=24000`` decays twice as slowly as the ring's own 12,000). ``seed`` (if given) reseeds minigan
     first, so the networks' initial weights and the whole run are reproducible. ``preset``
     replaces the data set's own preset (e.g. ``dataclasses.replace(PRESETS['grid'], depth=2)``).
     """
@@ -83,9 +85,14 @@ def build(data_name: str = "ring", *, seed: int | None = None, mnist_path=None, 
     if seed is not None:
         rng_module.seed(seed)
     preset = preset or PRESETS[data_name]
+    steps = preset.steps if steps is None else validate.positive_int("steps", steps)
+    schedule = {}
+    if preset.lr_decay is not None:
+        start, end = preset.lr_decay
+        schedule = {"lr_decay_from": round(start * steps), "lr_decay_to": round(end * steps)}
     data = datasets.make(data_name, mnist_path=mnist_path)
-    config = GANConfig(**{"latent_dim": preset.latent_dim, **preset.config, **overrides})
+    config = GANConfig(**{"latent_dim": preset.latent_dim, **preset.config, **schedule, **overrides})
     G, D = make_networks(data, config.latent_dim, hidden=preset.hidden, depth=preset.depth,
                          generator_depth=preset.generator_depth, standardize=preset.standardize,
                          dtype=config.dtype)
-    return GAN(G, D, data, config), preset.steps
+    return GAN(G, D, data, config), steps

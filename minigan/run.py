@@ -58,22 +58,23 @@ def writable_folder(path: Path) -> Path:
 
 
 def start(data_name: str, *, seed: int = 0, overrides: dict | None = None, mnist_path=None, out=None,
-          output: dict | None = None):
-    """A new run of the preset ``data_name``: (model, run record, output folder, the preset's steps).
+          output: dict | None = None, steps: int | None = None):
+    """A new run of the preset ``data_name``: (model, run record, output folder, the run's steps:
+    ``steps``, or the preset's; a preset's learning-rate decay is laid over them).
 
     ``overrides`` are GANConfig fields that replace the preset's; ``output`` the settings of
     ``train`` (log_every, frames, checkpoint_every) that replace OUTPUT_DEFAULTS.
     """
     overrides = dict(overrides or {})
     try:
-        model, preset_steps = presets.build(data_name, seed=seed, mnist_path=mnist_path, **overrides)  # checks them
+        model, steps = presets.build(data_name, seed=seed, mnist_path=mnist_path, steps=steps, **overrides)  # checks them
     except MemoryError as exc:  # NumPy refuses an array larger than the memory before allocating it
         raise RunError(f"these settings would need more memory than there is: {exc}") from None
     check_memory(model)
     out = writable_folder(Path(out or f"runs/{data_name}"))
     run = {"data": data_name, "seed": seed, "overrides": overrides, "mnist_path": mnist_path,
            "output": {**OUTPUT_DEFAULTS, **(output or {})}}
-    return model, run, out, preset_steps
+    return model, run, out, steps
 
 
 def resume(folder):
@@ -85,8 +86,8 @@ def resume(folder):
                                          "(it has no record of the run), so it cannot be resumed from here")
     state = checkpoint.load(path, checkpoint.RUN_STATE)  # every field checked by type and range
     try:
-        run = state["run"]
-        model, _ = presets.build(run["data"], mnist_path=run.get("mnist_path"), **run["overrides"])
+        run = state["run"]  # the model is rebuilt with the run's saved configuration (its lr schedule too)
+        model, _ = presets.build(run["data"], mnist_path=run.get("mnist_path"), **state["config"])
         model.load_state_dict(state)
         check_memory(model)
         return model, run, History.from_columns(state["history"]), list(state["frames"])
@@ -205,6 +206,9 @@ def train(model, run: dict, out: Path, steps: int, *, history: History | None = 
     """
     if steps < model.step:
         raise RunError(f"--steps {steps} is behind the checkpoint, which is at step {model.step}")
+    if model.config.lr_decay_to and steps > model.config.lr_decay_to:
+        raise RunError(f"--steps {steps} goes past step {model.config.lr_decay_to}, where this run's learning rates "
+                       f"have decayed to 0, so the extra steps would change nothing; start a new run with --steps {steps}")
     with exclusive(out):  # one run at a time writes into a folder
         _check_output_files(out)
         return _train(model, run, out, steps, history, snapshots, log_every, frames, checkpoint_every, progress)

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from minigan import checkpoint, cli, presets, run
+from minigan import checkpoint, cli, gan, presets, run
 
 from test_plot import assert_real_image
 
@@ -42,11 +42,21 @@ def test_train_on_1d_data_reports_the_learnt_mean_and_spread(tmp_path, capsys):
     assert (tmp_path / "evaluation.csv").read_text().startswith("step,g_mean,g_std,jsd")
 
 
-def test_resume_gives_the_parameters_of_a_run_that_never_stopped(tmp_path):
+def test_resume_gives_the_parameters_of_a_run_that_never_stopped(tmp_path, monkeypatch):
     straight, halves = tmp_path / "straight", tmp_path / "halves"
     assert cli.main(["train", "--steps", "30", "--out", str(straight), *QUICK]) == 0
-    assert cli.main(["train", "--steps", "15", "--out", str(halves), *QUICK]) == 0
-    assert cli.main(["train", "--resume", str(halves), "--steps", "30", "--no-progress"]) == 0
+    one_step = gan.GAN.train_step
+
+    def ctrl_c_after_step_15(model):
+        record = one_step(model)
+        if model.step == 15:
+            signal.raise_signal(signal.SIGINT)  # a real Ctrl-C: the run stops at this step and saves
+        return record
+
+    monkeypatch.setattr(gan.GAN, "train_step", ctrl_c_after_step_15)
+    assert cli.main(["train", "--steps", "30", "--out", str(halves), *QUICK]) == 130
+    monkeypatch.undo()
+    assert cli.main(["train", "--resume", str(halves), "--no-progress"]) == 0
     (state_a, params_a), (state_b, params_b) = _parameters(straight), _parameters(halves)
     assert state_a["step"] == state_b["step"] == 30
     for a, b in zip(params_a, params_b, strict=True):
@@ -109,6 +119,22 @@ def test_a_g_step_diverging_after_its_d_steps_keeps_the_last_good_checkpoint(tmp
     assert status == 1 and "loss_g is nan" in capsys.readouterr().err
     state = checkpoint.load(tmp_path / "checkpoint.npz")
     assert state["step"] == 5 and state["opt_d"]["steps"] == [10] * len(model.D.parameters())
+
+
+def test_the_learning_rate_decay_is_laid_over_the_steps_of_the_run():
+    model, steps = presets.build("ring")
+    assert (steps, model.config.lr_decay_from, model.config.lr_decay_to) == (12000, 4000, 12000)
+    model, steps = presets.build("ring", steps=24000)  # `minigan train --steps 24000`: decays over its own steps
+    assert (steps, model.config.lr_decay_from, model.config.lr_decay_to) == (24000, 8000, 24000)
+
+
+def test_resume_past_the_end_of_the_learning_rate_decay_is_refused_in_one_line(tmp_path):
+    assert cli.main(["train", "--steps", "6", "--out", str(tmp_path), *QUICK]) == 0
+    result = _run_cli("train", "--resume", str(tmp_path), "--steps", "12")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "minigan: error: --steps 12 goes past step 6, where this run's learning rates have decayed to 0, "
+        "so the extra steps would change nothing; start a new run with --steps 12"]
 
 
 def test_resume_refuses_settings_it_would_ignore(tmp_path):

@@ -85,7 +85,9 @@ def test_an_mnist_path_that_is_a_fifo_or_a_device_is_refused_without_reading(tmp
 
 def test_a_full_disk_while_saving_says_so_in_one_line_and_keeps_the_previous_checkpoint(tmp_path, monkeypatch,
                                                                                      capsys):
-    assert cli.main(["train", "--steps", "4", "--out", str(tmp_path), "--checkpoint-every", "2", *QUICK]) == 0
+    # the 1-D preset: no learning-rate decay, so the run can be resumed for more steps
+    assert cli.main(["train", "--data", "gaussian", "--steps", "4", "--out", str(tmp_path), "--checkpoint-every", "2",
+                     *QUICK]) == 0
     before = (tmp_path / "checkpoint.npz").read_bytes()
     capsys.readouterr()
 
