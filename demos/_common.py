@@ -12,6 +12,13 @@ from pathlib import Path
 from tqdm import tqdm
 
 
+# The ring trained plainly, as the original GAN papers train it: constant learning rates, samples
+# from G's own weights. The ring preset adds two remedies (benchmarks/quality.py) that make its G
+# sharper but slower to settle; demos that compare games or networks on the ring use this instead,
+# so what they show comes from the game, and does not move when the preset is tuned.
+PLAIN_RING = dict(batch_size=512, lr_g=5e-4, lr_d=5e-4, g_average=0.0, lr_decay_from=0, lr_decay_to=0)
+
+
 def arguments(doc: str, name: str) -> argparse.Namespace:
     """Parse a demo's arguments: --quick (a few seconds, for the tests) and --out (its folder)."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -4,7 +4,8 @@ The Wasserstein GAN (Arjovsky, Chintala & Bottou 2017) compares p_g with p_data 
 Earth Mover distance instead of the Jensen-Shannon divergence; in WGAN-GP (Gulrajani et
 al. 2017) D becomes a critic f with no sigmoid: it widens the gap E f(x) - E f(G(z)),
 kept in check by a gradient penalty λ E[(‖∇f‖ - 1)²], and G climbs f. Both GANs train on the ring with the same networks, seed and
-number of G-steps: the standard one with the ring preset, WGAN-GP with 5 critic steps per
+number of G-steps, trained plainly (constant learning rates): the standard one with the
+ring preset's networks at batch 512 and lr 5e-4, WGAN-GP with 5 critic steps per
 G-step, Adam betas (0.5, 0.9) and λ = 0.1. The pictures put D's map beside the critic's
 surface, the printout compares modes covered and high-quality samples over training,
 counted in G-steps and in D-steps (not in seconds, which depend on the machine's load), and
@@ -15,17 +16,18 @@ the gap E f(x) - E f(G(z)) (an estimate of the Wasserstein distance) is drawn be
 
 import numpy as np
 
-from _common import arguments, progress, report, save_results
+from _common import PLAIN_RING, arguments, progress, report, save_results
 from minigan import metrics, plot, presets, probe
 
 args = arguments(__doc__, "wgan_gp")
 steps, every = (60, 20) if args.quick else (3000, 100)
 
-SETTINGS = {
-    "standard GAN": {},  # the ring preset: non-saturating loss, batch 512, lr 5e-4, k = 1
+SETTINGS = {  # both trained plainly (constant learning rates, G's own weights): the games are compared
+    "standard GAN": PLAIN_RING,  # non-saturating loss, batch 512, lr 5e-4, k = 1
     # λ = 0.1 as in the WGAN-GP authors' own toy-data code; in our short tries the paper's λ = 10
     # (made for images) trained erratically here: mostly under 5% high-quality samples, once 30%
-    "WGAN-GP": dict(loss="wgan_gp", k=5, lr_g=3e-4, lr_d=3e-4, betas=(0.5, 0.9), gp_weight=0.1, batch_size=128),
+    "WGAN-GP": dict(PLAIN_RING, loss="wgan_gp", k=5, lr_g=3e-4, lr_d=3e-4, betas=(0.5, 0.9), gp_weight=0.1,
+                    batch_size=128),
 }
 
 runs = {}
