@@ -309,7 +309,7 @@ def counting():
     ``tally.calls``, and each read-back to a Python number in ``tally.readbacks``. Build
     the networks inside the block. Results are exactly NumPy's; only slower."""
     global _current, _active_tally, _counting_module
-    if _current is not numpy:
+    if current() is not numpy:  # current(): the backend may not have been chosen yet
         raise BackendError(f"counting() wraps NumPy, but the backend is {name()!r}")
     tally = CallTally()
     _current = _counting_module = _CountingNumPy()

@@ -1,5 +1,9 @@
 """The fast paths equal the plain ones: fused elementwise math, the call counter, the backends."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -59,6 +63,16 @@ def test_counting_changes_no_number_of_a_training_run():
         np.testing.assert_array_equal(a.data, b.data)
     assert backend.current() is np  # the block restores plain NumPy
     assert tally.calls["matmul"] > 0 and tally.readbacks > 0
+
+
+def test_counting_works_before_anything_has_chosen_the_backend():
+    # in a fresh process the backend is chosen on first use; counting() must not mistake
+    # "not chosen yet" for "not NumPy" (benchmarks/gan_step.py starts this way)
+    code = "from minigan import backend\nwith backend.counting() as tally:\n    backend.current().ones(3).sum()\nprint(tally.total)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={k: v for k, v in os.environ.items() if k != "MINIGAN_BACKEND"})
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) >= 2
 
 
 def test_counting_tallies_operators_functions_writes_and_read_backs():
