@@ -49,6 +49,7 @@ class Optimizer:
         self.params = _distinct_parameters(type(self).__name__, params)
         self.lr = self.check_lr(lr)
         self.steps = [0] * len(self.params)  # updates each parameter has had (t in Adam's bias correction)
+        self._saved: list | None = None  # the arrays of the last snapshot(), reused by the next
         self.flat = FlatParameters(self.params) if flat and FlatParameters.possible(self.params) else None
         if self.flat is not None:  # each parameter's buffer a view into one flat buffer, like its data
             self.flat_buffers = {name: backend.array_module(self.flat.data).zeros_like(self.flat.data)
@@ -130,8 +131,18 @@ class Optimizer:
         return xp.all(xp.stack([xp.isfinite(a).all() for a in self._state_arrays()]))
 
     def snapshot(self) -> dict:
-        """A copy of all that ``step()`` changes, to ``restore`` if the step must be undone."""
-        return {"arrays": [a.copy() for a in self._state_arrays()], "steps": list(self.steps)}
+        """A copy of all that ``step()`` changes, to ``restore`` if the step must be undone.
+
+        Copied into the same arrays each time (a GAN takes one before every update, and new
+        multi-megabyte arrays every step cost more than the copy), so only the latest
+        snapshot can be restored."""
+        arrays = self._state_arrays()
+        if self._saved is None or [a.shape for a in self._saved] != [a.shape for a in arrays]:
+            self._saved = [a.copy() for a in arrays]
+        else:
+            for saved, array in zip(self._saved, arrays, strict=True):
+                saved[...] = array
+        return {"arrays": self._saved, "steps": list(self.steps)}
 
     def restore(self, snapshot: dict) -> None:
         """Undo the steps taken since ``snapshot()``: parameters, buffers and step counts as they were."""
