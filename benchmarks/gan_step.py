@@ -15,7 +15,9 @@ For each configuration it also reports minigan's array calls per step (counted w
 ``minigan.backend.counting``: on CuPy each is a kernel launch) and read-backs per step,
 and the overhead share: the step's time minus the time of the same matrix products
 alone (the very arrays of one step, multiplied again in a loop, timed in the same
-rounds as the step), as a percentage of the step.
+rounds as the step), as a percentage of the step; and the same share for PyTorch, against
+the same products done by PyTorch, so that a faster or slower matrix multiply on one side
+is not mistaken for overhead.
 
 Every step reads its logged numbers back as Python floats, which waits for the GPU,
 so per-step times on the GPU are complete, not just the time to queue the work.
@@ -73,9 +75,9 @@ def array_calls(g_sizes, d_sizes, batch, images) -> tuple[float, float]:
     return tally.total / 2, tally.readbacks / 2
 
 
-def matrix_products_of(step):
-    """A function that redoes, on NumPy alone, every matrix product of one call of ``step``
-    (the same arrays, so the same shapes and memory layouts)."""
+def matrix_products_of(step) -> list:
+    """The (a, b) operands of every matrix product of one call of ``step``: the very arrays,
+    so redoing them repeats the same shapes and memory layouts."""
     from minigan import ops
 
     products = []
@@ -94,6 +96,16 @@ def matrix_products_of(step):
         step()
     finally:
         ops.MatMul.forward, ops.Linear.forward = originals
+    return products
+
+
+def redo_products(products, library: str):
+    """A function that multiplies every pair again, with NumPy or with PyTorch (on the same
+    memory, through ``torch.from_numpy``): each library's own time for the step's products."""
+    if library == "torch":
+        import torch
+
+        products = [(torch.from_numpy(a), torch.from_numpy(b)) for a, b in products]
 
     def redo():
         for a, b in products:
@@ -158,6 +170,13 @@ def torch_step(g_sizes, d_sizes, batch, images, device="cpu"):
     return step
 
 
+def overhead_share(step_times, product_times) -> float:
+    """What a step spends beyond its matrix products, in % of the step: per round
+    (step - products) / step, then the median over the rounds (drift cancels within a round)."""
+    shares = [(s - p) / s for s, p in zip(step_times, product_times, strict=True)]
+    return 100 * summary(shares, 1.0)[0]
+
+
 def gpu_unavailable() -> str | None:
     """Why the GPU comparison cannot run here, or None if it can."""
     import torch
@@ -209,7 +228,9 @@ def main():
             ours = minigan_step(g_sizes, d_sizes, batch, images)
             steps = {"minigan": ours, "PyTorch": torch_step(g_sizes, d_sizes, batch, images, device)}
             if not args.gpu:
-                steps["products"] = matrix_products_of(ours)
+                products = matrix_products_of(ours)
+                steps["products"] = redo_products(products, "numpy")
+                steps["PyTorch products"] = redo_products(products, "torch")
             timings = {side: [] for side in steps}
             for fn in steps.values():
                 time_per_call(fn, calls=max(1, calls // 2), repeats=1)  # warm-up
@@ -220,9 +241,10 @@ def main():
             row = (f"| {name} | {mine[0]:.3f} ({mine[1]:.3f}–{mine[2]:.3f}) "
                    f"| {theirs[0]:.3f} ({theirs[1]:.3f}–{theirs[2]:.3f}) | {mine[0] / theirs[0]:.2f}× |")
             if not args.gpu:
-                # per round: (step - products) / step, then the median: drift cancels within a round
-                shares = [(s - p) / s for s, p in zip(timings["minigan"], timings["products"], strict=True)]
-                row += (f" {summary(timings['products'])[0]:.3f} | {100 * summary(shares, 1.0)[0]:.0f}% "
+                ours_share = overhead_share(timings["minigan"], timings["products"])
+                theirs_share = overhead_share(timings["PyTorch"], timings["PyTorch products"])
+                row += (f" {summary(timings['products'])[0]:.3f} | {ours_share:.0f}% "
+                        f"| {summary(timings['PyTorch products'])[0]:.3f} | {theirs_share:.0f}% "
                         f"| {counted[0]:.0f} | {counted[1]:.0f} |")
             rows.append(row)
             print(rows[-1], flush=True)
@@ -230,8 +252,9 @@ def main():
     header = "| configuration | minigan ms/step | PyTorch ms/step | minigan / PyTorch |"
     rule = "|---|---|---|---|"
     if not args.gpu:
-        header += " its matrix products alone, ms | overhead share | array calls per step | read-backs per step |"
-        rule += "---|---|---|---|"
+        header += (" its matrix products alone, ms | overhead share | PyTorch's products alone, ms "
+                   "| PyTorch's overhead share | array calls per step | read-backs per step |")
+        rule += "---|---|---|---|---|---|"
     table = "\n".join([
         f"Machine: {machine()}; PyTorch {torch.__version__}. {where}"
         + (f" Conditions: {args.conditions}." if args.conditions else ""),
@@ -244,7 +267,9 @@ def main():
     ])
     if not args.gpu:
         table += ("\n\nOverhead share: per round, (step time - time of the same matrix products alone) / step "
-                  "time, median over the rounds. Array calls and read-backs: counted with "
+                  "time, median over the rounds; for PyTorch, its step against the same products done by "
+                  "PyTorch (`torch.from_numpy` of the very arrays), so each side is measured against its "
+                  "own matrix multiply. Array calls and read-backs: counted with "
                   "`minigan.backend.counting()` (each array call would be one kernel launch on CuPy, each "
                   "read-back one wait for the GPU).")
     publish(section, table, args.write)
