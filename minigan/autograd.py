@@ -92,6 +92,16 @@ class Tensor:
         if requires_grad:
             self.requires_grad = True  # through the property, which checks the dtype
 
+    @classmethod
+    def _of_result(cls, result) -> Tensor:
+        """A Tensor around what an op's forward returned, skipping __init__'s checks, which the op
+        has already made (its inputs were Tensors of one numeric dtype, and so is ``result``);
+        only a NumPy scalar (``x.sum()`` gives one) is made an array first. The hot path of every op."""
+        tensor = cls.__new__(cls)
+        tensor.data = result if type(result) is backend.current().ndarray else _as_array(result)
+        tensor.grad, tensor.creator, tensor.name, tensor._requires_grad = None, None, None, False
+        return tensor
+
     @property
     def requires_grad(self) -> bool:
         return self._requires_grad
@@ -308,26 +318,29 @@ class Function:
     needs_grad: list[bool]  # one flag per input, set by the backward pass just before backward()
 
     def __call__(self, *inputs: Tensor) -> Tensor:
+        arrays = []
         for i, x in enumerate(inputs):
             if not isinstance(x, Tensor):
                 raise TypeError(f"{type(self).__name__}: input {i} is a {type(x).__module__}.{type(x).__name__}, "
                                 "not a Tensor; wrap it first: Tensor(value)")
+            arrays.append(x.data)
         if len(inputs) > 1:
             _check_same_kind(self, inputs)
-        result = self.forward(*[x.data for x in inputs])
-        if inputs and result.dtype != inputs[0].data.dtype:
+        result = self.forward(*arrays)
+        if inputs and result.dtype != arrays[0].dtype:
             raise TypeError(
-                f"{type(self).__name__} of {inputs[0].data.dtype} tensors would give {result.dtype}; minigan never "
+                f"{type(self).__name__} of {arrays[0].dtype} tensors would give {result.dtype}; minigan never "
                 "changes dtype silently (an integer tensor cannot hold a / b, a mean or exp): convert to float first, "
                 "e.g. Tensor(x.data.astype('float32'))"
             )
-        output = Tensor(result)
-        required = tuple(x._requires_grad for x in inputs)
-        if _grad_enabled and any(required):
-            output._requires_grad = True
-            output.creator = self
-            self.inputs, self.required = inputs, required
-            self._output = weakref.ref(output)  # weak: the output already points at us
+        output = Tensor._of_result(result) if inputs else Tensor(result)
+        if _grad_enabled:  # record this Function in the graph if any input needs a gradient
+            required = tuple([x._requires_grad for x in inputs])
+            if True in required:
+                output._requires_grad = True
+                output.creator = self
+                self.inputs, self.required = inputs, required
+                self._output = weakref.ref(output)  # weak: the output already points at us
         return output
 
     @property
