@@ -15,7 +15,7 @@ parallel processes, each with one BLAS thread, and every seed is timed on its ow
     python benchmarks/quality.py                       # 5 seeds of every data set, print the table
     python benchmarks/quality.py --seeds 2 --data grid # fewer seeds, one data set
     python benchmarks/quality.py --data grid --steps 60000  # a longer run (the decay is laid over it)
-    python benchmarks/quality.py --ablation            # each training option off/on, on the grid
+    python benchmarks/quality.py --ablation --seeds 3 --steps 15000  # each training option off/on, on the grid
     python benchmarks/quality.py --write               # and put the tables into benchmarks/RESULTS.md
 """
 
@@ -153,11 +153,14 @@ def main() -> None:
 # Each training is scored twice, with G's own weights and with their average: the average
 # only looks at the run and never changes it, so those two rows are the same run.
 ABLATION_DATA = "grid"
+CONSTANT, GAUSSIAN = {"lr_decay_from": 0, "lr_decay_to": 0}, {"noise": "normal"}  # the decay off; z ~ N(0, I)
 ABLATION = [  # (label of the training, changes to the preset's networks, GANConfig overrides)
-    ("vanilla: 2 hidden layers, constant learning rates", {"depth": 2}, {"lr_decay_from": 0, "lr_decay_to": 0}),
-    ("learning-rate decay", {"depth": 2}, {}),
-    ("3 hidden layers", {}, {"lr_decay_from": 0, "lr_decay_to": 0}),
-    ("3 hidden layers + learning-rate decay (the preset)", {}, {}),
+    ("vanilla: 2 hidden layers, constant learning rates, Gaussian z", {"depth": 2}, {**CONSTANT, **GAUSSIAN}),
+    ("learning-rate decay", {"depth": 2}, GAUSSIAN),
+    ("3 hidden layers", {}, {**CONSTANT, **GAUSSIAN}),
+    ("uniform z", {"depth": 2}, CONSTANT),
+    ("3 hidden layers + learning-rate decay (the old preset)", {}, GAUSSIAN),
+    ("3 hidden layers + learning-rate decay + uniform z (the preset)", {}, {}),
 ]
 
 
