@@ -14,7 +14,8 @@ parallel processes, each with one BLAS thread, and every seed is timed on its ow
 
     python benchmarks/quality.py                       # 5 seeds of every data set, print the table
     python benchmarks/quality.py --seeds 2 --data grid # fewer seeds, one data set
-    python benchmarks/quality.py --ablation            # each training option off/on, on the grid
+    python benchmarks/quality.py --data grid --steps 60000  # a longer run (the decay is laid over it)
+    python benchmarks/quality.py --ablation --seeds 3 --steps 15000  # each training option off/on, on the grid
     python benchmarks/quality.py --write               # and put the tables into benchmarks/RESULTS.md
 """
 
@@ -77,14 +78,15 @@ def score(samples, data) -> dict:
 def run_seed(job: tuple) -> dict:
     """Train one seed of a preset and score 2,500 samples of G.
 
-    ``job`` is (data set, seed, changes to the preset's networks, GANConfig overrides).
+    ``job`` is (data set, seed, steps or None for the preset's, changes to the preset's networks,
+    GANConfig overrides).
     The result scores the G that makes the samples (``gan.generate``: the average of G's
     weights where the preset keeps one) and, under "own", G's own weights as well.
     """
-    data_name, seed, network_changes, overrides = job
+    data_name, seed, steps, network_changes, overrides = job
     with threadpool_limits(1):
         preset = dataclasses.replace(presets.PRESETS[data_name], **network_changes)
-        gan, steps = presets.build(data_name, seed=seed, preset=preset, **overrides)
+        gan, steps = presets.build(data_name, seed=seed, preset=preset, steps=steps, **overrides)
         start = time.perf_counter()
         gan.train(steps)
         seconds = time.perf_counter() - start
@@ -99,15 +101,18 @@ def run_all(jobs: list, processes: int) -> list[dict]:
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
         results = []
         for result in pool.imap(run_seed, jobs):
-            print(f"  {result['data']} seed {result['seed']}: {result['modes']}/{result['n_modes']} modes, "
+            print(f"  {result['data']} seed {result['seed']}, {result['steps']:,} steps: {result['modes']}/{result['n_modes']} modes, "
                   f"{result['hq']:.1f}% HQ, reverse KL {result['rkl']:.3f}, {result['seconds']:.0f} s", flush=True)
             results.append(result)
         return results
 
 
 def minigan_row(label: str, results: list[dict]) -> str:
-    """mean (worst seed) of modes, HQ and reverse KL; mean (slowest) seconds per seed."""
+    """mean (worst seed) of modes, HQ and reverse KL; mean (slowest) seconds per seed; the label
+    says how many training steps each seed ran."""
     modes, hq, rkl, seconds = ([r[k] for r in results] for k in ("modes", "hq", "rkl", "seconds"))
+    steps = sorted({r["steps"] for r in results})
+    label = f"{label}, {' / '.join(f'{n:,}' for n in steps)} steps"
     return (f"| {label} | {statistics.mean(modes):.1f} ({min(modes)}) | {statistics.mean(hq):.1f} ({min(hq):.1f}) "
             f"| {statistics.mean(rkl):.3f} ({max(rkl):.3f}) | {statistics.mean(seconds):.0f} ({max(seconds):.0f}) "
             f"| this run, {len(results)} seeds |")
@@ -122,16 +127,18 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5, help="seeds per data set (default 5)")
     parser.add_argument("--processes", type=int, default=2, help="seeds trained at once (default 2)")
     parser.add_argument("--data", nargs="+", default=list(DATASETS), choices=DATASETS)
+    parser.add_argument("--steps", type=int, help="training steps of every run (default: each preset's own)")
     parser.add_argument("--ablation", action="store_true", help="instead: each training option off and on")
     args = parser.parse_args()
     command = "python benchmarks/quality.py " + " ".join(
         [f"--seeds {args.seeds}", f"--processes {args.processes}"]
         + ([] if args.data == list(DATASETS) else ["--data", *args.data])
+        + ([] if args.steps is None else [f"--steps {args.steps}"])
         + (["--ablation"] if args.ablation else []) + (["--write"] if args.write else []))
     if args.ablation:
         ablation(args, command)
         return
-    jobs = [(name, seed, {}, {}) for name in args.data for seed in range(args.seeds)]
+    jobs = [(name, seed, args.steps, {}, {}) for name in args.data for seed in range(args.seeds)]
     results = run_all(jobs, args.processes)
     for name in args.data:  # one section per data set, so each can be rerun on its own
         lines = [f"**{TITLES[name]}**", "",
@@ -146,16 +153,19 @@ def main() -> None:
 # Each training is scored twice, with G's own weights and with their average: the average
 # only looks at the run and never changes it, so those two rows are the same run.
 ABLATION_DATA = "grid"
+CONSTANT, GAUSSIAN = {"lr_decay_from": 0, "lr_decay_to": 0}, {"noise": "normal"}  # the decay off; z ~ N(0, I)
 ABLATION = [  # (label of the training, changes to the preset's networks, GANConfig overrides)
-    ("vanilla: 2 hidden layers, constant learning rates", {"depth": 2}, {"lr_decay_from": 0, "lr_decay_to": 0}),
-    ("learning-rate decay", {"depth": 2}, {}),
-    ("3 hidden layers", {}, {"lr_decay_from": 0, "lr_decay_to": 0}),
-    ("3 hidden layers + learning-rate decay (the preset)", {}, {}),
+    ("vanilla: 2 hidden layers, constant learning rates, Gaussian z", {"depth": 2}, {**CONSTANT, **GAUSSIAN}),
+    ("learning-rate decay", {"depth": 2}, GAUSSIAN),
+    ("3 hidden layers", {}, {**CONSTANT, **GAUSSIAN}),
+    ("uniform z", {"depth": 2}, CONSTANT),
+    ("3 hidden layers + learning-rate decay (the old preset)", {}, GAUSSIAN),
+    ("3 hidden layers + learning-rate decay + uniform z (the preset)", {}, {}),
 ]
 
 
 def ablation(args, command: str) -> None:
-    jobs = [(ABLATION_DATA, seed, changes, overrides) for _, changes, overrides in ABLATION
+    jobs = [(ABLATION_DATA, seed, args.steps, changes, overrides) for _, changes, overrides in ABLATION
             for seed in range(args.seeds)]
     results = run_all(jobs, args.processes)
     lines = [f"Machine: {machine()}. {args.processes} seeds at once, 1 BLAS thread each. Command: `{command}`.", "",

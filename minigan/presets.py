@@ -30,7 +30,11 @@ class Preset:
     note: str = ""
 
 
-RING_STEPS, GRID_STEPS = 12000, 15000
+# Steps of a full run, measured with benchmarks/quality.py (5 seeds; RESULTS.md): the modes kept
+# sharpening to the end of every shorter schedule. PacGAN's ring and the grid afford 36,000 and
+# 30,000 steps in about 2 and 2.5 minutes a seed; the ring is `minigan train`'s default job, so it
+# stays near a minute.
+RING_STEPS, PACGAN_RING_STEPS, GRID_STEPS = 24000, 36000, 30000
 
 PRESETS = {
     # a 1-D Normal, as in Figure 1 of Goodfellow et al. 2014: G is affine (z ↦ a z + b), so it can learn exactly a mean and a spread
@@ -45,14 +49,18 @@ PRESETS = {
                    config=dict(batch_size=256, lr_g=1e-3, lr_d=1e-3, g_average=0.999), lr_decay=(1 / 3, 1),
                    note="8 Gaussians, radius 2, std 0.05; see benchmarks/RESULTS.md (quality)"),
     # PacGAN's 2D-ring (Lin et al. 2018): σ five times smaller relative to the ring's radius
-    "pacgan_ring": Preset(steps=RING_STEPS, latent_dim=2, hidden=128,
+    "pacgan_ring": Preset(steps=PACGAN_RING_STEPS, latent_dim=2, hidden=128,
                           config=dict(batch_size=256, lr_g=1e-3, lr_d=1e-3, g_average=0.999), lr_decay=(1 / 3, 1),
                           note="8 Gaussians, radius 1, std 0.01; see benchmarks/RESULTS.md (quality)"),
     # 25 modes as small as the ring's, 2 apart: slower to sharpen than the ring; D standardises
     # its input. A third hidden layer in both networks makes the modes sharp several times
-    # sooner than two (in G alone it did not); see benchmarks/RESULTS.md.
+    # sooner than two (in G alone it did not). z is uniform on the square [-1, 1]²: a 5 × 5 grid
+    # of equal squares cuts it into 25 cells of equal mass, one per mode, while a Gaussian z has
+    # no such cut and left some modes with half the mass of others, or none (reverse KL 0.06-0.12
+    # against 0.015-0.024 uniform, after 30,000 steps); see benchmarks/RESULTS.md.
     "grid": Preset(steps=GRID_STEPS, latent_dim=2, hidden=128, depth=3, standardize=True,
-                   config=dict(batch_size=256, lr_g=1e-3, lr_d=1e-3, g_average=0.999), lr_decay=(1 / 2, 1),
+                   config=dict(batch_size=256, lr_g=1e-3, lr_d=1e-3, g_average=0.999, noise="uniform"),
+                   lr_decay=(1 / 2, 1),
                    note="5×5 Gaussians, spacing 2, std 0.05; see benchmarks/RESULTS.md (quality)"),
     # 8×8 digits in [-1, 1]; G ends in tanh (make_networks does that for images)
     "digits": Preset(steps=10000, latent_dim=16, hidden=256,
@@ -76,7 +84,7 @@ def build(data_name: str = "ring", *, seed: int | None = None, mnist_path=None, 
     for a run of ``steps`` training steps (default: the preset's).
 
     Returns the GAN and the run's number of steps; a preset's ``lr_decay`` is laid over those
-    steps (so ``steps=24000`` decays twice as slowly as the ring's own 12,000). ``seed`` (if given) reseeds minigan
+    steps (so ``steps=48000`` decays twice as slowly as the ring's own 24,000). ``seed`` (if given) reseeds minigan
     first, so the networks' initial weights and the whole run are reproducible. ``preset``
     replaces the data set's own preset (e.g. ``dataclasses.replace(PRESETS['grid'], depth=2)``).
     """

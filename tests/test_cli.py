@@ -123,9 +123,9 @@ def test_a_g_step_diverging_after_its_d_steps_keeps_the_last_good_checkpoint(tmp
 
 def test_the_learning_rate_decay_is_laid_over_the_steps_of_the_run():
     model, steps = presets.build("ring")
-    assert (steps, model.config.lr_decay_from, model.config.lr_decay_to) == (12000, 4000, 12000)
-    model, steps = presets.build("ring", steps=24000)  # `minigan train --steps 24000`: decays over its own steps
     assert (steps, model.config.lr_decay_from, model.config.lr_decay_to) == (24000, 8000, 24000)
+    model, steps = presets.build("ring", steps=12000)  # `minigan train --steps 12000`: decays over its own steps
+    assert (steps, model.config.lr_decay_from, model.config.lr_decay_to) == (12000, 4000, 12000)
 
 
 def test_resume_past_the_end_of_the_learning_rate_decay_is_refused_in_one_line(tmp_path):

@@ -151,16 +151,18 @@ def test_a_small_gan_learns_the_mean_and_spread_of_a_1d_gaussian():
     assert abs(samples.std() - target.std[0]) < 0.1
 
 
-def preset_quality(name: str, seed: int = 0):
-    """Train a preset's full run and score 2,500 samples as benchmarks/quality.py does."""
-    model, steps = presets.build(name, seed=seed)
+def preset_quality(name: str, steps: int, seed: int = 0):
+    """Train a preset for ``steps`` (its decay laid over them) and score 2,500 samples as
+    benchmarks/quality.py does. CI trains the rings for 12,000 steps, a half and a third of their
+    full runs, to stay short; the full runs' quality over 5 seeds is benchmarks/quality.py's job."""
+    model, steps = presets.build(name, seed=seed, steps=steps)
     model.train(steps)
     return metrics.mode_coverage(model.generate(2500, np.random.default_rng(2017)), model.data)
 
 
 @pytest.mark.slow
 def test_the_default_ring_preset_covers_every_mode_sharply():
-    coverage = preset_quality("ring")  # seed 0 measured: 8/8 modes, 94.3% HQ, reverse KL 0.026
+    coverage = preset_quality("ring", 12000)  # seed 0 measured: 8/8 modes, 94.3% HQ, reverse KL 0.026
     assert coverage.modes_covered == 8, coverage
     assert coverage.high_quality_fraction >= 0.93, coverage
     assert coverage.reverse_kl <= 0.05, coverage
@@ -168,7 +170,7 @@ def test_the_default_ring_preset_covers_every_mode_sharply():
 
 @pytest.mark.slow
 def test_the_pacgan_ring_preset_covers_every_mode_sharply():
-    coverage = preset_quality("pacgan_ring")  # seed 0 measured: 8/8 modes, 96.7% HQ, reverse KL 0.006
+    coverage = preset_quality("pacgan_ring", 12000)  # seed 0 measured: 8/8 modes, 96.7% HQ, reverse KL 0.006
     assert coverage.modes_covered == 8, coverage
     assert coverage.high_quality_fraction >= 0.95, coverage  # G's own weights: about 65% in a trial
     assert coverage.reverse_kl <= 0.05, coverage
