@@ -118,6 +118,11 @@ def minigan_row(label: str, results: list[dict]) -> str:
             f"| this run, {len(results)} seeds |")
 
 
+def machine_line(args, command: str) -> str:
+    at_once = "one seed at a time" if args.processes == 1 else f"{args.processes} seeds at once"
+    return f"Machine: {machine()}. {at_once}, 1 BLAS thread each. Command: `{command}`."
+
+
 HEADER = ("| | modes, mean (worst seed) | HQ %, mean (worst) | reverse KL, mean (worst) | seconds per seed, "
           "mean (slowest) | source |\n|---|---|---|---|---|---|")
 
@@ -142,7 +147,7 @@ def main() -> None:
     results = run_all(jobs, args.processes)
     for name in args.data:  # one section per data set, so each can be rerun on its own
         lines = [f"**{TITLES[name]}**", "",
-                 f"Machine: {machine()}. {args.processes} seeds at once, 1 BLAS thread each. Command: `{command}`.",
+                 machine_line(args, command),
                  "", HEADER]
         lines += [f"| {m} | {modes} | {hq} | {rkl} | — | {source} |" for m, modes, hq, rkl, source in PUBLISHED[name]]
         lines.append(minigan_row("minigan, preset", [r for r in results if r["data"] == name]))
@@ -168,7 +173,7 @@ def ablation(args, command: str) -> None:
     jobs = [(ABLATION_DATA, seed, args.steps, changes, overrides) for _, changes, overrides in ABLATION
             for seed in range(args.seeds)]
     results = run_all(jobs, args.processes)
-    lines = [f"Machine: {machine()}. {args.processes} seeds at once, 1 BLAS thread each. Command: `{command}`.", "",
+    lines = [machine_line(args, command), "",
              f"**{TITLES[ABLATION_DATA]}**: {args.seeds} seeds per row. Each training is scored with G's own "
              "weights and with the average of its weights (β of the preset); the two rows of a training are "
              "the same runs, since the average never feeds back into training.", "", HEADER]

@@ -139,7 +139,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--lr-g", type=_positive_float, help="Adam learning rate of the generator")
     train.add_argument("--lr-d", type=_positive_float, help="Adam learning rate of the discriminator")
     train.add_argument("--latent-dim", type=_positive_int, help="size of the noise z")
-    train.add_argument("--noise", choices=NOISE, help="noise prior p_z (default: normal)")
+    train.add_argument("--noise", choices=NOISE, help="noise prior p_z (default: the preset's; uniform for the grid, normal otherwise)")
     train.add_argument("--seed", type=int, help="random seed: same seed, same run (default: 0)")
     train.add_argument("--backend", choices=backend.KNOWN, default=backend.name(),
                        help="array module: numpy, or cupy on a GPU (default: numpy)")
