@@ -119,7 +119,7 @@ def minigan_row(label: str, results: list[dict]) -> str:
 
 
 def machine_line(args, command: str) -> str:
-    at_once = "one seed at a time" if args.processes == 1 else f"{args.processes} seeds at once"
+    at_once = "One seed at a time" if args.processes == 1 else f"{args.processes} seeds at once"
     return f"Machine: {machine()}. {at_once}, 1 BLAS thread each. Command: `{command}`."
 
 

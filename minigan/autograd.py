@@ -94,11 +94,11 @@ class Tensor:
 
     @classmethod
     def _of_result(cls, result) -> Tensor:
-        """A Tensor around what an op's forward returned, skipping __init__'s checks, which the op
-        has already made (its inputs were Tensors of one numeric dtype, and so is ``result``);
-        only a NumPy scalar (``x.sum()`` gives one) is made an array first. The hot path of every op."""
+        """A Tensor around the backend array an op's forward returned, skipping __init__'s checks,
+        which the op has already made (its inputs were Tensors of one numeric dtype, and so is
+        ``result``). The hot path of every op; anything else goes through ``Tensor(result)``."""
         tensor = cls.__new__(cls)
-        tensor.data = result if type(result) is backend.current().ndarray else _as_array(result)
+        tensor.data = result
         tensor.grad, tensor.creator, tensor.name, tensor._requires_grad = None, None, None, False
         return tensor
 
@@ -333,7 +333,8 @@ class Function:
                 "changes dtype silently (an integer tensor cannot hold a / b, a mean or exp): convert to float first, "
                 "e.g. Tensor(x.data.astype('float32'))"
             )
-        output = Tensor._of_result(result) if inputs else Tensor(result)
+        fast = inputs and type(result) is backend.current().ndarray  # else (a NumPy scalar, a stray Tensor):
+        output = Tensor._of_result(result) if fast else Tensor(result)  # the checked constructor
         if _grad_enabled:  # record this Function in the graph if any input needs a gradient
             required = tuple([x._requires_grad for x in inputs])
             if True in required:

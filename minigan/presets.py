@@ -56,8 +56,9 @@ PRESETS = {
     # its input. A third hidden layer in both networks makes the modes sharp several times
     # sooner than two (in G alone it did not). z is uniform on the square [-1, 1]²: a 5 × 5 grid
     # of equal squares cuts it into 25 cells of equal mass, one per mode, while a Gaussian z has
-    # no such cut and left some modes with half the mass of others, or none (reverse KL 0.06-0.12
-    # against 0.015-0.024 uniform, after 30,000 steps); see benchmarks/RESULTS.md.
+    # no such cut and left some modes with half the mass of others, or none (reverse KL 0.117 and
+    # 0.059 against 0.015 and 0.024 uniform, seeds 0 and 1 after 30,000 steps; over the 3 seeds of
+    # the 15,000-step ablation, 0.161 against 0.067); see benchmarks/RESULTS.md.
     "grid": Preset(steps=GRID_STEPS, latent_dim=2, hidden=128, depth=3, standardize=True,
                    config=dict(batch_size=256, lr_g=1e-3, lr_d=1e-3, g_average=0.999, noise="uniform"),
                    lr_decay=(1 / 2, 1),

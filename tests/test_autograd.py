@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from minigan import Tensor, backend, grad, nn, no_grad, ops
+from minigan.autograd import Function
 from minigan.gradcheck import check_grad
 
 from strategies import leaf
@@ -345,3 +346,24 @@ def test_grad_towards_a_target_ignores_a_frozen_branch(xp):
     (gx,) = grad(loss, [x])
     np.testing.assert_allclose(gx.numpy(), net.weight.numpy().T)
     assert all(p.grad is None for p in net.parameters())
+
+
+class _ForwardOnTensors(Function):
+    """A mistake a reader may make: forward written with Tensor ops, so it returns a Tensor."""
+
+    def forward(self, x):
+        return Tensor(x) * 2.0
+
+    def backward(self, gy):
+        return gy * 2.0
+
+
+def test_an_op_whose_forward_returns_a_tensor_is_refused():
+    x = Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    with pytest.raises(TypeError, match="takes an array, not a Tensor"):
+        _ForwardOnTensors()(x)
+
+
+def test_an_op_whose_forward_returns_a_numpy_scalar_gives_a_0d_tensor():
+    out = ops.sum(Tensor(np.arange(3.0)))
+    assert type(out.data) is np.ndarray and out.shape == () and out.data == 3.0
