@@ -252,9 +252,8 @@ class GAN:
         loss_d = self.d_loss()  # 1-4.
         self.opt_d.zero_grad()
         loss_d.total.backward()  # dL_D/dθ_D
-        last_finite = self.opt_d.snapshot()  # to undo step 5 if it diverges
         self.opt_d.step()  # 5. update θ_D
-        return self._bookkeeping(loss_d, self.opt_d, last_finite)  # losses, D(x), D(G(z)), ‖∇θ_D‖; checked finite
+        return self._bookkeeping(loss_d, self.opt_d)  # losses, D(x), D(G(z)), ‖∇θ_D‖; checked finite
 
     def g_loss(self, rng=None) -> Tensor:
         """Steps 6-8: G's loss through a frozen D, with its graph (back through D and G(z) into θ_G)."""
@@ -268,9 +267,8 @@ class GAN:
         loss_g = self.g_loss()  # 6-8.
         self.opt_g.zero_grad()
         loss_g.backward()  # dL_G/dθ_G: back through D, through G(z), into G's parameters
-        last_finite = self.opt_g.snapshot()  # to undo step 9 if it diverges
         self.opt_g.step()  # 9. update θ_G (D was not touched)
-        return self._bookkeeping(loss_g, self.opt_g, last_finite)  # L_G, ‖∇θ_G‖; checked finite
+        return self._bookkeeping(loss_g, self.opt_g)  # L_G, ‖∇θ_G‖; checked finite
 
     # algorithm:end
 
@@ -289,13 +287,13 @@ class GAN:
         """D's raw output as what it means: the probability D(x) = σ(logit), or a critic's score."""
         return out.detach() if self.config.loss == "wgan_gp" else ops.sigmoid(out.detach())
 
-    def _bookkeeping(self, loss, optimizer: optim.Optimizer, last_finite: dict) -> dict:
+    def _bookkeeping(self, loss, optimizer: optim.Optimizer) -> dict:
         """The record of one update (of D if ``loss`` is a DiscriminatorLoss, else of G), checked.
 
         The step's numbers (losses, mean D(x) and D(G(z)), the gradient norm, the penalty) and
         a finiteness check of the updated parameters and optimiser state are gathered into one
         array on the device and copied to the host once. Anything NaN or infinite puts back
-        the last finite state (``optimizer.restore(last_finite)``) and raises a DivergenceError
+        the last finite state (``optimizer.undo_step()``) and raises a DivergenceError
         naming it; otherwise the player's counter (``d_steps`` or ``g_steps``) moves on.
         """
         if isinstance(loss, losses.DiscriminatorLoss):
@@ -314,7 +312,7 @@ class GAN:
         counter = "d_steps" if player == "D" else "g_steps"
         for name, value in zip(names, values, strict=True):
             if not math.isfinite(value):
-                optimizer.restore(last_finite)
+                optimizer.undo_step()
                 raise DivergenceError(self.step + 1, name, value, f" ({player}-step {getattr(self, counter) + 1})")
         setattr(self, counter, getattr(self, counter) + 1)
         return {counter: getattr(self, counter), **dict(zip(names[:-1], values[:-1], strict=True))}

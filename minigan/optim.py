@@ -7,19 +7,25 @@
 
 Updates are made in place on the parameters' arrays, outside the graph. Parameters
 whose ``grad`` is None (not reached by the last backward) are left as they are.
-``state_dict()`` / ``load_state_dict()`` save and restore everything a resumed run
-needs to continue exactly as if it had never stopped.
+``undo_step()`` puts back the state before the last update (a GAN does when an update
+gives a NaN or an infinity). ``state_dict()`` / ``load_state_dict()`` save and restore
+everything a resumed run needs to continue exactly as if it had never stopped.
 
-Each rule is written once, as ``_update(theta, g, buffers, t)`` on arrays, and used two
-ways. The plain way calls it once per parameter. The fast way (the default) keeps all
-the parameters in one flat array (``nn.FlatParameters``) and calls it once on the whole
-array, when every parameter has a gradient and the same step count t, which is every
-step of a GAN's training. The rule is elementwise and each of its operations rounds
-each element the same wherever the element is stored, so both ways give bit-identical
-parameters (tested), and the same numbers as before the flat buffer existed. Adam the
-fast way is 14 array operations per step (13 for the rule, one to gather the gradients)
-instead of 13 per parameter, and its intermediate results go to one work array instead
-of four new temporaries per call.
+Each rule is written once, as ``_update(theta, g, buffers, new_buffers, t, work)`` on
+arrays, and used two ways. The plain way calls it once per parameter. The fast way (the
+default) keeps all the parameters in one flat array (``nn.FlatParameters``) and calls it
+once on the whole array, when every parameter has a gradient and the same step count t,
+which is every step of a GAN's training. The rule is elementwise and each of its
+operations rounds each element the same wherever the element is stored, so both ways
+give bit-identical parameters (tested), and the same numbers as before the flat buffer
+existed. Adam the fast way is 14 array operations per step (13 for the rule, one to
+gather the gradients) instead of 13 per parameter, and its intermediate results go to one
+work array instead of four new temporaries per call.
+
+What ``undo_step()`` needs is kept at little cost on the fast way: the buffers (Adam's m
+and v) come in two banks, the rule reads one and writes the other, which then becomes
+the current one, so the previous values are still there; only θ is copied before the
+update. The plain way copies θ and the buffers of each parameter it updates.
 """
 
 from __future__ import annotations
@@ -49,13 +55,16 @@ class Optimizer:
         self.params = _distinct_parameters(type(self).__name__, params)
         self.lr = self.check_lr(lr)
         self.steps = [0] * len(self.params)  # updates each parameter has had (t in Adam's bias correction)
-        self._saved: list | None = None  # the arrays of the last snapshot(), reused by the next
+        self._undo: dict | None = None  # what undo_step() puts back: the state before the last step()
         self.flat = FlatParameters(self.params) if flat and FlatParameters.possible(self.params) else None
         if self.flat is not None:  # each parameter's buffer a view into one flat buffer, like its data
-            self.flat_buffers = {name: backend.array_module(self.flat.data).zeros_like(self.flat.data)
-                                 for name in self.buffer_names}
-            self.buffers = {name: self.flat.split(flat) for name, flat in self.flat_buffers.items()}
-            self._work = backend.array_module(self.flat.data).empty_like(self.flat.data)
+            xp = backend.array_module(self.flat.data)
+            # two banks of flat buffers: step() reads the current one and writes the other
+            self._banks = [{name: xp.zeros_like(self.flat.data) for name in self.buffer_names} for _ in range(2)]
+            self._bank_views = [{name: self.flat.split(flat) for name, flat in bank.items()} for bank in self._banks]
+            self._use_bank(0)
+            self._work = xp.empty_like(self.flat.data)
+            self._theta_before = xp.empty_like(self.flat.data)  # θ before the last step()
         else:
             self.buffers = {
                 name: [backend.array_module(p.data).zeros_like(p.data) for p in self.params]
@@ -79,22 +88,53 @@ class Optimizer:
         for p in self.params:
             p.grad = None
 
+    def _use_bank(self, i: int) -> None:
+        """Make bank i the current buffers (flat arrays, and their per-parameter views)."""
+        self._bank = i
+        self.flat_buffers, self.buffers = self._banks[i], self._bank_views[i]
+
     def step(self) -> None:
         """Update every parameter that has a gradient: all at once through the flat buffer
-        when they all have one and share one step count, else one by one."""
+        when they all have one and share one step count, else one by one. What the update
+        changes is kept, for ``undo_step()``."""
         flat_gradient = self._flat_gradient()
         if flat_gradient is not None and len(set(self.steps)) == 1:
+            self._undo = {"steps": list(self.steps), "bank": self._bank}
+            self._theta_before[...] = self.flat.data
             self.steps = [self.steps[0] + 1] * len(self.params)
-            self._update(self.flat.data, flat_gradient, self.flat_buffers, self.steps[0], self._work)
+            new_bank = 1 - self._bank
+            self._update(self.flat.data, flat_gradient, self.flat_buffers, self._banks[new_bank], self.steps[0],
+                         self._work)
+            self._use_bank(new_bank)
             return
+        self._undo = {"steps": list(self.steps), "each": []}
         for i, p in enumerate(self.params):
             if p.grad is not None:
-                self.steps[i] += 1
                 buffers = {name: b[i] for name, b in self.buffers.items()}
-                self._update(p.data, p.grad.data, buffers, self.steps[i], backend.array_module(p.data).empty_like(p.data))
+                self._undo["each"].append((i, p.data.copy(), {name: b.copy() for name, b in buffers.items()}))
+                self.steps[i] += 1
+                self._update(p.data, p.grad.data, buffers, buffers, self.steps[i],
+                             backend.array_module(p.data).empty_like(p.data))
 
-    def _update(self, theta, g, buffers: dict, t: int, work) -> None:
-        """The rule, in place on θ and the buffers, for arrays θ and g of any shape;
+    def undo_step(self) -> None:
+        """Put back the parameters, buffers and step counts as they were before the last ``step()``."""
+        if self._undo is None:
+            raise RuntimeError(f"{type(self).__name__}.undo_step(): no step to undo (none taken since it was "
+                               "created, loaded or last undone)")
+        undo, self._undo = self._undo, None
+        self.steps = undo["steps"]
+        if "bank" in undo:
+            self.flat.data[...] = self._theta_before
+            self._use_bank(undo["bank"])
+            return
+        for i, theta, buffers in undo["each"]:
+            self.params[i].data[...] = theta
+            for name, saved in buffers.items():
+                self.buffers[name][i][...] = saved
+
+    def _update(self, theta, g, buffers: dict, new_buffers: dict, t: int, work) -> None:
+        """The rule for arrays θ and g of any shape: θ in place; the buffers' values read from
+        ``buffers`` and their new values written to ``new_buffers`` (which may be the same arrays);
         ``work`` is an array like θ for intermediate results (so no large temporaries are made)."""
         raise NotImplementedError
 
@@ -129,26 +169,6 @@ class Optimizer:
         buffer is finite. One reduction per flat array with the flat buffer."""
         xp = backend.array_module(self.params[0].data)
         return xp.all(xp.stack([xp.isfinite(a).all() for a in self._state_arrays()]))
-
-    def snapshot(self) -> dict:
-        """A copy of all that ``step()`` changes, to ``restore`` if the step must be undone.
-
-        Copied into the same arrays each time (a GAN takes one before every update, and new
-        multi-megabyte arrays every step cost more than the copy), so only the latest
-        snapshot can be restored."""
-        arrays = self._state_arrays()
-        if self._saved is None or [a.shape for a in self._saved] != [a.shape for a in arrays]:
-            self._saved = [a.copy() for a in arrays]
-        else:
-            for saved, array in zip(self._saved, arrays, strict=True):
-                saved[...] = array
-        return {"arrays": self._saved, "steps": list(self.steps)}
-
-    def restore(self, snapshot: dict) -> None:
-        """Undo the steps taken since ``snapshot()``: parameters, buffers and step counts as they were."""
-        for own, saved in zip(self._state_arrays(), snapshot["arrays"], strict=True):
-            own[...] = saved
-        self.steps = list(snapshot["steps"])
 
     def hyperparameters(self) -> dict:
         return {"lr": self.lr}
@@ -204,6 +224,7 @@ class Optimizer:
         for key, value in hyperparameters.items():
             setattr(self, key, value)
         self.steps = [int(t) for t in steps]
+        self._undo = None  # the state before the last step() is gone
         for name in self.buffer_names:
             for own, array in zip(self.buffers[name], buffers[name], strict=True):
                 own[...] = backend.asarray(array)  # in place: the views into the flat buffers stay views
@@ -248,11 +269,11 @@ class SGD(Optimizer):
         return {**super().check_hyperparameters(hyperparameters),
                 "momentum": validate.fraction("momentum", hyperparameters["momentum"])}
 
-    def _update(self, theta, g, buffers, t, work):
-        velocity = buffers["velocity"]
-        velocity *= self.momentum
-        velocity += g
-        theta -= backend.array_module(theta).multiply(velocity, self.lr, out=work)
+    def _update(self, theta, g, buffers, new_buffers, t, work):
+        xp = backend.array_module(theta)
+        velocity = xp.multiply(buffers["velocity"], self.momentum, out=new_buffers["velocity"])
+        velocity += g  # v ← μ v + g
+        theta -= xp.multiply(velocity, self.lr, out=work)
 
 
 class Adam(Optimizer):
@@ -290,16 +311,15 @@ class Adam(Optimizer):
                 "betas": self.check_betas(hyperparameters["betas"]),
                 "eps": self.check_eps(hyperparameters["eps"])}
 
-    def _update(self, theta, g, buffers, t, work):
+    def _update(self, theta, g, buffers, new_buffers, t, work):
         beta1, beta2 = self.betas
-        m, v = buffers["m"], buffers["v"]
         xp = backend.array_module(theta)
-        m *= beta1
-        m += xp.multiply(g, 1.0 - beta1, out=work)  # m: running mean of g
-        v *= beta2
+        m = xp.multiply(buffers["m"], beta1, out=new_buffers["m"])
+        m += xp.multiply(g, 1.0 - beta1, out=work)  # m ← β₁ m + (1 - β₁) g: running mean of g
+        v = xp.multiply(buffers["v"], beta2, out=new_buffers["v"])
         work = xp.multiply(g, g, out=work)
         work *= 1.0 - beta2
-        v += work  # v: running mean of g²
+        v += work  # v ← β₂ v + (1 - β₂) g²: running mean of g²
         # θ -= η m̂ / (√v̂ + ε), with m̂ = m / (1 - β₁ᵗ) and √v̂ = √v / √(1 - β₂ᵗ)
         step = xp.sqrt(v, out=work)
         step *= 1.0 / math.sqrt(1.0 - beta2**t)  # √v̂

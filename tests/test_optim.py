@@ -253,26 +253,69 @@ def test_grad_norm_is_the_norm_of_all_gradients_together():
         assert float(optim.Adam(model.parameters(), flat=flat).grad_norm()) == pytest.approx(expected, rel=1e-12)
 
 
-def test_restore_undoes_every_step_since_the_snapshot():
+def _state_of(model, opt) -> list:
+    """Copies of the parameters and of every optimiser buffer, and the step counts."""
+    state = opt.state_dict()
+    arrays = [p.data.copy() for p in model.parameters()]
+    arrays += [b for name in opt.buffer_names for b in state["buffers"][name]]
+    return [*arrays, state["steps"]]
+
+
+def _assert_same_state(a, b):
+    assert a[-1] == b[-1]
+    for x, y in zip(a[:-1], b[:-1], strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("flat", [True, False])
+@pytest.mark.parametrize("optimizer", [optim.Adam, optim.SGD])
+def test_undo_step_puts_back_the_state_before_the_last_step_and_training_goes_on_as_if_it_never_ran(optimizer, flat):
     rng = np.random.default_rng(0)
-    for flat in (True, False):
-        model = nn.mlp([3, 4, 2])
-        opt = optim.Adam(model.parameters(), flat=flat)
-        for p in model.parameters():
-            p.grad = Tensor(rng.standard_normal(p.shape).astype(p.dtype))
+    minigan.seed(0)
+    model = nn.mlp([3, 4, 2])
+    kwargs = {"momentum": 0.9} if optimizer is optim.SGD else {}
+    opt = optimizer(model.parameters(), flat=flat, **kwargs)
+    grads = [[rng.standard_normal(p.shape).astype(p.dtype) for p in model.parameters()] for _ in range(4)]
+
+    def step(gradients):
+        for p, g in zip(model.parameters(), gradients, strict=True):
+            p.grad = Tensor(g)
         opt.step()
-        before = opt.state_dict(), [p.data.copy() for p in model.parameters()]
-        snapshot = opt.snapshot()
-        opt.step()
-        opt.step()
-        opt.restore(snapshot)
-        after = opt.state_dict(), [p.data.copy() for p in model.parameters()]
-        assert after[0]["steps"] == before[0]["steps"] == [1] * len(model.parameters())
-        for a, b in zip([*before[1], *before[0]["buffers"]["m"], *before[0]["buffers"]["v"]],
-                        [*after[1], *after[0]["buffers"]["m"], *after[0]["buffers"]["v"]], strict=True):
-            np.testing.assert_array_equal(a, b)
-        if flat:  # the parameters still live in the flat buffer
-            assert all(p.data.base is opt.flat.data for p in model.parameters())
+
+    step(grads[0])
+    step(grads[1])
+    after_two = _state_of(model, opt)
+    step(grads[3])  # an update that is then undone
+    opt.undo_step()
+    _assert_same_state(_state_of(model, opt), after_two)
+    step(grads[2])  # and training goes on from there, as if the undone update had never been made
+    ours = _state_of(model, opt)
+
+    minigan.seed(0)
+    model = nn.mlp([3, 4, 2])
+    opt = optimizer(model.parameters(), flat=flat, **kwargs)
+    for gradients in grads[:3]:
+        step(gradients)
+    _assert_same_state(ours, _state_of(model, opt))
+    if flat:  # the parameters still live in the flat buffer
+        assert all(p.data.base is opt.flat.data for p in model.parameters())
+
+
+def test_undo_step_refuses_when_there_is_no_step_to_undo():
+    model = nn.mlp([3, 4, 2])
+    opt = optim.Adam(model.parameters())
+    with pytest.raises(RuntimeError, match="no step to undo"):
+        opt.undo_step()
+    for p in model.parameters():
+        p.grad = Tensor(np.ones(p.shape, dtype=p.dtype))
+    opt.step()
+    opt.undo_step()
+    with pytest.raises(RuntimeError, match="no step to undo"):
+        opt.undo_step()  # only the last step can be undone
+    opt.step()
+    opt.load_state_dict(opt.state_dict())
+    with pytest.raises(RuntimeError, match="no step to undo"):
+        opt.undo_step()  # a loaded state has no step before it
 
 
 def test_all_finite_finds_one_nan_in_the_optimisers_state():
