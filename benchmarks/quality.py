@@ -40,7 +40,8 @@ EVALUATION_SEED = 2017  # the z of the 2,500 samples: fixed, so a seed's score i
 # Published rows. PacGAN: Lin et al. 2018, Table 1 (mean ± standard error over 10 runs; its
 # public code's configs: 400 epochs of 1,000 batches of 100 = 400,000 steps, G 4 × 400 ReLU
 # with batch norm, D 3 × 200 maxout). VEEGAN: Srivastava et al. 2017, Table 1, on *its own*
-# ring and grid (not PacGAN's), with no reverse KL.
+# ring and grid (not PacGAN's), with no reverse KL (checked against the table image, tab.png, on
+# the authors' project page, github.com/akashgit/VEEGAN).
 PUBLISHED = {
     "pacgan_ring": [
         ("GAN", "6.3 ± 0.5", "98.2 ± 0.2", "0.45 ± 0.09", "PacGAN Table 1"),
