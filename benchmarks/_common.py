@@ -80,3 +80,41 @@ def publish(name: str, text: str, write: bool) -> None:
     if write:
         write_section(name, text)
 
+
+def matrix_products_of(step) -> list:
+    """The (a, b) operands of every matrix product of one call of ``step``: the very arrays,
+    so redoing them repeats the same shapes and memory layouts."""
+    from minigan import ops
+
+    products = []
+    originals = ops.MatMul.forward, ops.Linear.forward
+
+    def matmul_forward(self, a, b):
+        products.append((a, b))
+        return originals[0](self, a, b)
+
+    def linear_forward(self, x, w, b):
+        products.append((x, w))
+        return originals[1](self, x, w, b)
+
+    ops.MatMul.forward, ops.Linear.forward = matmul_forward, linear_forward
+    try:
+        step()
+    finally:
+        ops.MatMul.forward, ops.Linear.forward = originals
+    return products
+
+
+def redo_products(products, library: str):
+    """A function that multiplies every pair again, with NumPy or with PyTorch (on the same
+    memory, through ``torch.from_numpy``): each library's own time for the step's products."""
+    if library == "torch":
+        import torch
+
+        products = [(torch.from_numpy(a), torch.from_numpy(b)) for a, b in products]
+
+    def redo():
+        for a, b in products:
+            a @ b
+
+    return redo

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from _common import benchmark_parser, machine, publish, summary, time_per_call
+from _common import benchmark_parser, machine, matrix_products_of, publish, redo_products, summary, time_per_call
 
 THREADS = 2
 CONFIGS = {
@@ -73,45 +73,6 @@ def array_calls(g_sizes, d_sizes, batch, images) -> tuple[float, float]:
         step()
         step()
     return tally.total / 2, tally.readbacks / 2
-
-
-def matrix_products_of(step) -> list:
-    """The (a, b) operands of every matrix product of one call of ``step``: the very arrays,
-    so redoing them repeats the same shapes and memory layouts."""
-    from minigan import ops
-
-    products = []
-    originals = ops.MatMul.forward, ops.Linear.forward
-
-    def matmul_forward(self, a, b):
-        products.append((a, b))
-        return originals[0](self, a, b)
-
-    def linear_forward(self, x, w, b):
-        products.append((x, w))
-        return originals[1](self, x, w, b)
-
-    ops.MatMul.forward, ops.Linear.forward = matmul_forward, linear_forward
-    try:
-        step()
-    finally:
-        ops.MatMul.forward, ops.Linear.forward = originals
-    return products
-
-
-def redo_products(products, library: str):
-    """A function that multiplies every pair again, with NumPy or with PyTorch (on the same
-    memory, through ``torch.from_numpy``): each library's own time for the step's products."""
-    if library == "torch":
-        import torch
-
-        products = [(torch.from_numpy(a), torch.from_numpy(b)) for a, b in products]
-
-    def redo():
-        for a, b in products:
-            a @ b
-
-    return redo
 
 
 def torch_step(g_sizes, d_sizes, batch, images, device="cpu"):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from _common import benchmark_parser, machine, publish, summary, time_per_call
+from _common import benchmark_parser, machine, matrix_products_of, publish, redo_products, summary, time_per_call
 
 THREADS = 2
 LARGE = ([128, 1024, 1024, 1024], [1024, 1024, 1024, 1], 1024)  # G sizes, D sizes, batch
@@ -67,19 +67,26 @@ def minigan_step(g_sizes, d_sizes, batch: int):
 
 
 def fraction_of_limit(g_sizes, d_sizes, batch: int, limit_n: int, rounds: int = 7):
-    """(seconds per step, GFLOP/s, fraction of the limit), each the median over ``rounds`` rounds.
+    """(seconds per step, GFLOP/s, fraction of the limit, the products' own fraction), each the
+    median over ``rounds`` rounds.
 
-    Each round times the step and then the limit's matmul right after it, so a machine
-    whose speed drifts during the run (a shared VM's does) affects both alike.
+    Each round times the step, the same matrix products alone (the very arrays of one step,
+    multiplied again) and then the limit's matmul right after them, so a machine whose speed
+    drifts during the run (a shared VM's does) affects all three alike. The products' own
+    fraction is the ceiling of the step's: what it would reach if nothing but its products took time.
     """
     step, flops = minigan_step(g_sizes, d_sizes, batch), step_flops(g_sizes, d_sizes, batch)
+    products = redo_products(matrix_products_of(step), "numpy")
     calls = max(3, min(200, int(3e9 / flops)))  # a few GFLOP of work per timing
-    seconds, fractions = [], []
+    seconds, fractions, ceilings = [], [], []
     for _ in range(rounds):
         seconds.append(time_per_call(step, calls=calls, repeats=1)[0])
-        fractions.append(flops / seconds[-1] / 1e9 / matmul_gflops(limit_n, repeats=3))
+        products_seconds = time_per_call(products, calls=calls, repeats=1)[0]
+        limit = matmul_gflops(limit_n, repeats=3)
+        fractions.append(flops / seconds[-1] / 1e9 / limit)
+        ceilings.append(flops / products_seconds / 1e9 / limit)
     median_seconds = summary(seconds, 1.0)[0]
-    return median_seconds, flops / median_seconds / 1e9, summary(fractions, 1.0)[0]
+    return median_seconds, flops / median_seconds / 1e9, summary(fractions, 1.0)[0], summary(ceilings, 1.0)[0]
 
 
 def main():
@@ -101,9 +108,9 @@ def main():
         }
         best_n = max(limit, key=limit.get)
         for name, (g, d, batch) in configs.items():
-            seconds, achieved, fraction = fraction_of_limit(g, d, batch, best_n)
+            seconds, achieved, fraction, ceiling = fraction_of_limit(g, d, batch, best_n)
             rows.append(f"| {name} | {step_flops(g, d, batch) / 1e9:.3f} | {seconds * 1e3:.2f} | {achieved:.1f} | "
-                        f"{100 * fraction:.0f}% | {100 * achieved / max(limit.values()):.0f}% |")
+                        f"{100 * fraction:.0f}% | {100 * achieved / max(limit.values()):.0f}% | {100 * ceiling:.0f}% |")
             print(rows[-1], flush=True)
 
         scaling = []
@@ -123,11 +130,14 @@ def main():
         + f". Two fractions below: the median over 7 rounds of (step GFLOP/s) / (n = {best_n} matmul GFLOP/s "
         "measured right after the step in the same round), which cancels the machine's drift; and, more "
         "conservative, the median step GFLOP/s over the best of the three limits above (a maximum of noisy "
-        "medians, measured once at the start).",
+        "medians, measured once at the start). The last column is the ceiling: the step's own matrix "
+        "products alone (the very arrays of one step, multiplied again), timed in the same rounds, as a "
+        "fraction of the limit; no step can exceed it, whatever it does besides its products.",
         "",
         "| training step (non-saturating, k = 1, Adam, float32) | matmul GFLOP per step | ms per step | "
-        "GFLOP/s achieved | fraction of the limit, paired rounds | achieved / best limit above |",
-        "|---|---|---|---|---|---|",
+        "GFLOP/s achieved | fraction of the limit, paired rounds | achieved / best limit above | "
+        "its products alone, fraction of the limit |",
+        "|---|---|---|---|---|---|---|",
         *rows,
         "",
         "FLOPs count only the matrix products minigan performs (forward; weight gradients where weights learn; "

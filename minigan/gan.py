@@ -253,7 +253,7 @@ class GAN:
         self.opt_d.zero_grad()
         loss_d.total.backward()  # dL_D/dθ_D
         self.opt_d.step()  # 5. update θ_D
-        return self._bookkeeping(loss_d, self.opt_d)  # losses, D(x), D(G(z)), ‖∇θ_D‖; checked finite
+        return self._bookkeeping(loss_d, self.opt_d)  # losses, D(x), D(G(z)), ‖∇θ_D‖; a NaN or inf undoes step 5
 
     def g_loss(self, rng=None) -> Tensor:
         """Steps 6-8: G's loss through a frozen D, with its graph (back through D and G(z) into θ_G)."""
@@ -268,7 +268,7 @@ class GAN:
         self.opt_g.zero_grad()
         loss_g.backward()  # dL_G/dθ_G: back through D, through G(z), into G's parameters
         self.opt_g.step()  # 9. update θ_G (D was not touched)
-        return self._bookkeeping(loss_g, self.opt_g)  # L_G, ‖∇θ_G‖; checked finite
+        return self._bookkeeping(loss_g, self.opt_g)  # L_G, ‖∇θ_G‖; a NaN or inf undoes step 9
 
     # algorithm:end
 
