@@ -301,6 +301,48 @@ def test_undo_step_puts_back_the_state_before_the_last_step_and_training_goes_on
         assert all(p.data.base is opt.flat.data for p in model.parameters())
 
 
+@given(
+    actions=st.lists(st.one_of(st.just("undo"), st.lists(st.booleans(), min_size=4, max_size=4)),
+                     min_size=1, max_size=12),
+    flat=st.booleans(),
+    adam=st.booleans(),
+)
+def test_any_sequence_of_steps_and_undos_ends_where_the_steps_never_undone_lead(actions, flat, adam):
+    """Each action is "undo" or a step in which the parameters marked True have a gradient (all
+    True: the flat way; some False: parameter by parameter, with unequal step counts from then on)."""
+    def make():
+        model = nn.mlp([2, 3, 1], dtype="float64", rng=np.random.default_rng(0))
+        cls, kwargs = (optim.Adam, {"betas": optim.GAN_BETAS}) if adam else (optim.SGD, {"momentum": 0.9})
+        return model, cls(model.parameters(), lr=0.1, flat=flat, **kwargs)
+
+    def step(model, opt, has_grad, seed):
+        rng = np.random.default_rng(seed)
+        for p, given_grad in zip(model.parameters(), has_grad, strict=True):
+            p.grad = Tensor(rng.standard_normal(p.shape)) if given_grad else None
+        opt.step()
+
+    model, opt = make()
+    kept = []  # the steps that stand: (mask, seed)
+    last_was_step = False
+    for seed, action in enumerate(actions):
+        if action == "undo":
+            if last_was_step:
+                opt.undo_step()
+                kept.pop()
+            else:
+                with pytest.raises(RuntimeError, match="no step to undo"):
+                    opt.undo_step()
+            last_was_step = False
+        else:
+            step(model, opt, action, seed)
+            kept.append((action, seed))
+            last_was_step = True
+    reference, reference_opt = make()
+    for mask, seed in kept:
+        step(reference, reference_opt, mask, seed)
+    _assert_same_state(_state_of(model, opt), _state_of(reference, reference_opt))
+
+
 def test_undo_step_refuses_when_there_is_no_step_to_undo():
     model = nn.mlp([3, 4, 2])
     opt = optim.Adam(model.parameters())
