@@ -18,9 +18,9 @@ once on the whole array, when every parameter has a gradient and the same step c
 which is every step of a GAN's training. The rule is elementwise and each of its
 operations rounds each element the same wherever the element is stored, so both ways
 give bit-identical parameters (tested), and the same numbers as before the flat buffer
-existed. Adam the fast way is 14 array operations per step (13 for the rule, one to
-gather the gradients) instead of 13 per parameter, and its intermediate results go to one
-work array instead of four new temporaries per call.
+existed. Adam the fast way is 15 array operations per step (13 for the rule, one to
+gather the gradients, one to keep θ for ``undo_step()``) instead of 13 per parameter, and its
+intermediate results go to one work array instead of four new temporaries per call.
 
 What ``undo_step()`` needs is kept at little cost on the fast way: the buffers (Adam's m
 and v) come in two banks, the rule reads one and writes the other, which then becomes
@@ -121,6 +121,9 @@ class Optimizer:
         if self._undo is None:
             raise RuntimeError(f"{type(self).__name__}.undo_step(): no step to undo (none taken since it was "
                                "created, loaded or last undone)")
+        if "bank" in self._undo and not self.flat.intact():
+            raise RuntimeError(f"{type(self).__name__}.undo_step(): a parameter's array was replaced since the "
+                               "step, so the step cannot be undone")
         undo, self._undo = self._undo, None
         self.steps = undo["steps"]
         if "bank" in undo:
@@ -158,8 +161,8 @@ class Optimizer:
         return xp.sqrt(sum(xp.vdot(g, g) for g in grads))
 
     def _state_arrays(self) -> list:
-        """The arrays a step changes: the parameters and the buffers (three flat arrays for Adam
-        with the flat buffer, else one per parameter and buffer)."""
+        """The optimiser's state as it stands: the parameters and the current buffers (three flat
+        arrays for Adam with the flat buffer, else one per parameter and buffer)."""
         if self.flat is not None and self.flat.intact():
             return [self.flat.data, *self.flat_buffers.values()]
         return [p.data for p in self.params] + [b for arrays in self.buffers.values() for b in arrays]

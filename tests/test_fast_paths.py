@@ -98,7 +98,7 @@ def test_a_flat_adam_step_is_a_handful_of_array_calls_whatever_the_depth():
             tally.reset()
             opt.step()
         counts.append(tally.total)
-    assert counts[0] == counts[1] == 14  # 13 for the rule, 1 to gather the gradients
+    assert counts[0] == counts[1] == 15  # 13 for the rule, 1 to gather the gradients, 1 to keep θ for undo_step()
 
 
 # ----------------------------------------------------------------------------- the backends

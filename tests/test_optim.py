@@ -343,6 +343,47 @@ def test_any_sequence_of_steps_and_undos_ends_where_the_steps_never_undone_lead(
     _assert_same_state(_state_of(model, opt), _state_of(reference, reference_opt))
 
 
+@pytest.mark.parametrize("flat", [True, False])
+def test_a_state_loaded_after_an_odd_number_of_steps_goes_on_exactly(flat):
+    """Loading writes into the buffers in use: after one flat step those are the second bank."""
+    rng = np.random.default_rng(0)
+    grads = [[rng.standard_normal(s).astype(np.float32) for s in [(2, 3), (3,), (3, 1), (1,)]] for _ in range(4)]
+
+    def run(model, opt, gradients):
+        for step_grads in gradients:
+            for p, g in zip(model.parameters(), step_grads, strict=True):
+                p.grad = Tensor(g)
+            opt.step()
+
+    minigan.seed(0)
+    model = nn.mlp([2, 3, 1])
+    opt = optim.Adam(model.parameters(), flat=flat)
+    run(model, opt, grads[:2])
+    saved_model, saved_opt = model.state_dict(), opt.state_dict()
+    run(model, opt, grads[2:])
+    straight = _state_of(model, opt)
+
+    minigan.seed(1)  # other initial weights, then one step: the loading optimiser is on its second bank
+    model = nn.mlp([2, 3, 1])
+    opt = optim.Adam(model.parameters(), flat=flat)
+    run(model, opt, grads[3:])
+    model.load_state_dict(saved_model)
+    opt.load_state_dict(saved_opt)
+    run(model, opt, grads[2:])
+    _assert_same_state(_state_of(model, opt), straight)
+
+
+def test_undo_step_refuses_when_a_parameter_was_replaced_since_the_step():
+    model = nn.mlp([2, 3, 1])
+    opt = optim.Adam(model.parameters())
+    for p in model.parameters():
+        p.grad = Tensor(np.ones(p.shape, dtype=p.dtype))
+    opt.step()
+    model.parameters()[0].data = model.parameters()[0].data.copy()
+    with pytest.raises(RuntimeError, match="replaced"):
+        opt.undo_step()
+
+
 def test_undo_step_refuses_when_there_is_no_step_to_undo():
     model = nn.mlp([3, 4, 2])
     opt = optim.Adam(model.parameters())
@@ -360,10 +401,15 @@ def test_undo_step_refuses_when_there_is_no_step_to_undo():
         opt.undo_step()  # a loaded state has no step before it
 
 
-def test_all_finite_finds_one_nan_in_the_optimisers_state():
+@pytest.mark.parametrize("steps_before", [0, 1])  # 1: the flat way's current buffers are its second bank
+def test_all_finite_finds_one_nan_in_the_optimisers_state(steps_before):
     model = nn.mlp([3, 4, 2])
     for flat in (True, False):
         opt = optim.Adam(model.parameters(), flat=flat)
+        for _ in range(steps_before):
+            for p in model.parameters():
+                p.grad = Tensor(np.ones(p.shape, dtype=p.dtype))
+            opt.step()
         assert bool(opt.all_finite())
         opt.buffers["v"][1][0] = np.inf
         assert not bool(opt.all_finite())
@@ -451,6 +497,7 @@ def test_a_saved_optimizer_state_is_a_snapshot_that_later_steps_leave_alone(flat
     state = opt.state_dict()
     saved = [b.copy() for b in state["buffers"]["m"]]
     opt.step()
+    opt.step()  # two: the flat way writes each bank of buffers in turn
     for a, b in zip(state["buffers"]["m"], saved, strict=True):
         np.testing.assert_array_equal(a, b)
     assert [b.shape for b in state["buffers"]["v"]] == [p.shape for p in model.parameters()]
