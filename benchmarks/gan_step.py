@@ -22,6 +22,14 @@ is not mistaken for overhead.
 Every step reads its logged numbers back as Python floats, which waits for the GPU,
 so per-step times on the GPU are complete, not just the time to queue the work.
 
+Each side runs in a process of its own (as a user runs one library, not both), and the two
+are timed in turn, round after round, so that the machine's drift hits both alike, with a
+pause before each turn. Timing them in one process, alternately, was unfair: after a NumPy
+matrix product OpenBLAS's worker threads keep polling for more work for a while, and on a
+2-core machine they took a core from the PyTorch step that followed (measured: the toy step of
+PyTorch took 4.35 ms right after minigan's and 2.89 ms after a 0.5 s pause; minigan's 3.17
+and 2.82 ms).
+
 Needs the 'bench' extra (PyTorch CPU 2.13, threadpoolctl): pip install -e '.[bench]'.
 """
 
@@ -151,6 +159,70 @@ def gpu_unavailable() -> str | None:
     return None
 
 
+PAUSE = 0.5  # seconds between one side's timing and the other's
+
+
+def serve(connection, side: str, key: str, threads: int, gpu: bool) -> None:
+    """One side of the comparison, alone in a process of its own, as a user runs it: build the
+    step (and its matrix products, on the CPU), warm up, then time them each time the parent
+    sends "time", until it sends "stop"."""
+    import threadpoolctl
+
+    from minigan import backend
+
+    name, g_sizes, d_sizes, batch, images, calls = CONFIGS[key]
+    with threadpoolctl.threadpool_limits(threads):
+        if side == "PyTorch":
+            import torch
+
+            torch.set_num_threads(threads)
+            step = torch_step(g_sizes, d_sizes, batch, images, "cuda" if gpu else "cpu")
+        else:
+            if gpu:
+                backend.use("cupy")
+            step = minigan_step(g_sizes, d_sizes, batch, images)
+        products = None
+        if not gpu:  # the same products on both sides: those of a minigan step, built here with the same seed
+            captured = matrix_products_of(step if side == "minigan" else minigan_step(g_sizes, d_sizes, batch, images))
+            products = redo_products(captured, "numpy" if side == "minigan" else "torch")
+        time_per_call(step, calls=max(1, calls // 2), repeats=1)  # warm-up
+        connection.send("ready")
+        while connection.recv() == "time":
+            timings = {"step": time_per_call(step, calls=calls, repeats=1)[0]}
+            if products is not None:
+                timings["products"] = time_per_call(products, calls=calls, repeats=1)[0]
+            connection.send(timings)
+
+
+def compare(key: str, threads: int, gpu: bool, repeats: int) -> dict:
+    """{side: [{'step': s, 'products': s}, ...]}: each side timed in its own process, the two in
+    turn (the order alternating from round to round) with a pause before each turn, so that
+    neither library's idle worker threads take a core from the other (see the module's notes)."""
+    import multiprocessing
+    import time
+
+    context = multiprocessing.get_context("spawn")
+    workers = {}
+    for side in ("minigan", "PyTorch"):
+        ours, theirs = context.Pipe()
+        process = context.Process(target=serve, args=(theirs, side, key, threads, gpu), daemon=True)
+        process.start()
+        workers[side] = process, ours
+    for process, connection in workers.values():
+        if connection.recv() != "ready":
+            raise RuntimeError(f"a benchmark worker failed to start (exit code {process.exitcode})")
+    timings = {side: [] for side in workers}
+    for round_ in range(repeats):
+        for side in (list(workers) if round_ % 2 == 0 else reversed(list(workers))):
+            time.sleep(PAUSE)
+            workers[side][1].send("time")
+            timings[side].append(workers[side][1].recv())
+    for process, connection in workers.values():
+        connection.send("stop")
+        process.join()
+    return timings
+
+
 def main():
     parser = benchmark_parser(__doc__)
     parser.add_argument("--repeats", type=int, default=9)
@@ -160,12 +232,9 @@ def main():
     parser.add_argument("--conditions", default="", help="how the machine was, e.g. 'loaded by other jobs'")
     args = parser.parse_args()
 
-    import threadpoolctl
     import torch
 
-    from minigan import backend
-
-    section, device = ("gan_step_gpu", "cuda") if args.gpu else ("gan_step", "cpu")
+    section = "gan_step_gpu" if args.gpu else "gan_step"
     command = ("python benchmarks/gan_step.py" + (" --gpu" if args.gpu else "")
                + (f" --configs {' '.join(args.configs)}" if args.configs != list(CONFIGS) else "")
                + (f" --threads {args.threads}" if args.threads != THREADS else "")
@@ -175,40 +244,28 @@ def main():
         if reason:
             publish(section, f"GPU comparison skipped: {reason}. Command: `{command}`.", args.write)
             return
-        backend.use("cupy")
         where = f"Device: {torch.cuda.get_device_name(0)}; CuPy against PyTorch CUDA."
     else:
-        torch.set_num_threads(args.threads)
         where = (f"Device: the CPU. Threads: {args.threads} for both (torch.set_num_threads, threadpoolctl for "
                  "NumPy's BLAS).")
     rows = []
-    with threadpoolctl.threadpool_limits(args.threads):
-        for key in args.configs:
-            name, g_sizes, d_sizes, batch, images, calls = CONFIGS[key]
-            counted = array_calls(g_sizes, d_sizes, batch, images) if not args.gpu else None
-            ours = minigan_step(g_sizes, d_sizes, batch, images)
-            steps = {"minigan": ours, "PyTorch": torch_step(g_sizes, d_sizes, batch, images, device)}
-            if not args.gpu:
-                products = matrix_products_of(ours)
-                steps["products"] = redo_products(products, "numpy")
-                steps["PyTorch products"] = redo_products(products, "torch")
-            timings = {side: [] for side in steps}
-            for fn in steps.values():
-                time_per_call(fn, calls=max(1, calls // 2), repeats=1)  # warm-up
-            for _ in range(args.repeats):  # interleaved, so drift in the machine hits all alike
-                for side, fn in steps.items():
-                    timings[side] += time_per_call(fn, calls=calls, repeats=1)
-            mine, theirs = summary(timings["minigan"]), summary(timings["PyTorch"])
-            row = (f"| {name} | {mine[0]:.3f} ({mine[1]:.3f}–{mine[2]:.3f}) "
-                   f"| {theirs[0]:.3f} ({theirs[1]:.3f}–{theirs[2]:.3f}) | {mine[0] / theirs[0]:.2f}× |")
-            if not args.gpu:
-                ours_share = overhead_share(timings["minigan"], timings["products"])
-                theirs_share = overhead_share(timings["PyTorch"], timings["PyTorch products"])
-                row += (f" {summary(timings['products'])[0]:.3f} | {ours_share:.0f}% "
-                        f"| {summary(timings['PyTorch products'])[0]:.3f} | {theirs_share:.0f}% "
-                        f"| {counted[0]:.0f} | {counted[1]:.0f} |")
-            rows.append(row)
-            print(rows[-1], flush=True)
+    for key in args.configs:
+        name, g_sizes, d_sizes, batch, images, calls = CONFIGS[key]
+        counted = array_calls(g_sizes, d_sizes, batch, images) if not args.gpu else None
+        timings = compare(key, args.threads, args.gpu, args.repeats)
+        ours = [t["step"] for t in timings["minigan"]]
+        theirs = [t["step"] for t in timings["PyTorch"]]
+        mine, their = summary(ours), summary(theirs)
+        row = (f"| {name} | {mine[0]:.3f} ({mine[1]:.3f}–{mine[2]:.3f}) "
+               f"| {their[0]:.3f} ({their[1]:.3f}–{their[2]:.3f}) | {mine[0] / their[0]:.2f}× |")
+        if not args.gpu:
+            our_products = [t["products"] for t in timings["minigan"]]
+            their_products = [t["products"] for t in timings["PyTorch"]]
+            row += (f" {summary(our_products)[0]:.3f} | {overhead_share(ours, our_products):.0f}% "
+                    f"| {summary(their_products)[0]:.3f} | {overhead_share(theirs, their_products):.0f}% "
+                    f"| {counted[0]:.0f} | {counted[1]:.0f} |")
+        rows.append(row)
+        print(rows[-1], flush=True)
 
     header = "| configuration | minigan ms/step | PyTorch ms/step | minigan / PyTorch |"
     rule = "|---|---|---|---|"
@@ -219,8 +276,9 @@ def main():
     table = "\n".join([
         f"Machine: {machine()}; PyTorch {torch.__version__}. {where}"
         + (f" Conditions: {args.conditions}." if args.conditions else ""),
-        f"Median milliseconds per full training step (D-step + G-step) over {args.repeats} interleaved "
-        f"repeats, (min–max) across repeats. Command: `{command}`.",
+        f"Median milliseconds per full training step (D-step + G-step) over {args.repeats} rounds, "
+        f"(min–max) across rounds; each side in a process of its own, the two timed in turn with a "
+        f"{PAUSE} s pause before each. Command: `{command}`.",
         "",
         header,
         rule,
