@@ -207,10 +207,15 @@ def compare(key: str, threads: int, gpu: bool, repeats: int) -> dict:
         ours, theirs = context.Pipe()
         process = context.Process(target=serve, args=(theirs, side, key, threads, gpu), daemon=True)
         process.start()
+        theirs.close()  # the worker's end lives in the worker: if it dies, recv() here raises EOFError
         workers[side] = process, ours
-    for process, connection in workers.values():
-        if connection.recv() != "ready":
-            raise RuntimeError(f"a benchmark worker failed to start (exit code {process.exitcode})")
+    for side, (process, connection) in workers.items():
+        try:
+            connection.recv()  # "ready"
+        except EOFError:
+            process.join()
+            raise RuntimeError(f"the {side} benchmark worker failed (exit code {process.exitcode}; "
+                               "its error is printed above)") from None
     timings = {side: [] for side in workers}
     for round_ in range(repeats):
         for side in (list(workers) if round_ % 2 == 0 else reversed(list(workers))):
