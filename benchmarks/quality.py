@@ -30,7 +30,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from _common import benchmark_parser, machine, publish
-from minigan import metrics, presets
+from minigan import metrics
+from minigan.app import presets
 from minigan.autograd import no_grad
 
 DATASETS = ("pacgan_ring", "grid", "ring")

@@ -14,7 +14,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 from PIL import ImageGrab
 
-from minigan import lab
+from minigan.app import lab
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--out", type=Path, required=True, help="folder for lab_window.png and results.json")

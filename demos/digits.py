@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from _common import arguments, progress, report, save_results
-from minigan import plot, presets, probe
+from minigan.app import plot, presets, probe
 
 args = arguments(__doc__, "digits")
 gan, steps = presets.build("digits", seed=0)  # without scikit-learn: ImportError saying how to install it

@@ -14,7 +14,8 @@ tell real from fake, the equilibrium of the paper's Theorem 1.
 import numpy as np
 
 from _common import arguments, progress, report, save_results
-from minigan import data, plot, presets, probe, theory
+from minigan import data, theory
+from minigan.app import plot, presets, probe
 
 args = arguments(__doc__, "gaussian_1d")
 gan, steps = presets.build("gaussian", seed=0)
@@ -62,7 +63,7 @@ panels = [shot for shot in snapshots if shot["step"] in (0, steps // 8, steps //
 
 # G's mean and spread against the data's, over training
 steps_seen, a, b = np.array(moments)[:, :3].T
-fig, ax = plot.plt.subplots(figsize=(7, 3.8))
+fig, ax = plot.subplots(figsize=(7, 3.8))
 ax.plot(steps_seen, b, color="tab:green", label="mean of p_g = b")
 ax.plot(steps_seen, np.abs(a), color="tab:purple", label="std of p_g = |a|")
 ax.axhline(4.0, color="tab:green", ls=":", label="data mean 4")

@@ -15,7 +15,8 @@ flat start does to learning.
 import numpy as np
 
 from _common import arguments, progress, report, save_results
-from minigan import Tensor, grad, losses, optim, plot, presets
+from minigan import Tensor, grad, losses, optim
+from minigan.app import plot, presets
 
 args = arguments(__doc__, "generator_losses")
 STYLE = {  # max-likelihood dashed: where it coincides with minimax, both stay visible
@@ -50,7 +51,7 @@ print("largest |autodiff - theory| along the curve:"
       + "".join(f"  {name} {np.abs(values[:, 1] - THEORY[name](d_fake)).max():.1e}" for name, values in curves.items()))
 
 largest_error = {name: np.abs(values[:, 1] - THEORY[name](d_fake)).max() for name, values in curves.items()}
-fig, (ax_loss, ax_slope, ax_log) = plot.plt.subplots(1, 3, figsize=(16, 4.6))
+fig, (ax_loss, ax_slope, ax_log) = plot.subplots(1, 3, figsize=(16, 4.6))
 for name, values in curves.items():
     ax_loss.plot(d_fake, values[:, 0], **STYLE[name], label=name)
     ax_slope.plot(d_fake, values[:, 1], **STYLE[name], label=f"{name} (autodiff)")
@@ -90,7 +91,7 @@ print(f"{'G optimiser':<12}{'loss':<16}{'G mean':>7}{'G std':>7}{'D(G(z))':>9}  
 for (optimiser, name), (means, std, d_last, early_norm) in runs.items():
     print(f"{optimiser:<12}{name:<16}{means[-1]:>7.3f}{std:>7.3f}{d_last:>9.2g}  {early_norm:.3g}")
 
-fig_train, axes = plot.plt.subplots(1, 2, figsize=(12, 4.2), sharey=True)
+fig_train, axes = plot.subplots(1, 2, figsize=(12, 4.2), sharey=True)
 for ax, optimiser, title in zip(axes, ("Adam", "SGD"), (
         "G with Adam (the preset): its step size does not follow |gradient|",
         "G with plain SGD, lr 0.01: its step is lr × gradient")):

@@ -1,7 +1,7 @@
 """The graph that backward() walks in a D-step and in a G-step, printed and drawn.
 
 Backpropagation follows the links a loss keeps to the Functions that made it and to their
-inputs. ``minigan.graph`` makes the same walk for the two losses of one training step
+inputs. ``minigan.app.graph`` makes the same walk for the two losses of one training step
 of the ring preset (Goodfellow et al. 2014, Algorithm 1) and draws it:
 
 - D-step: the fakes G(z) were computed without a graph, so the walk ends at them: G,
@@ -14,7 +14,7 @@ of the ring preset (Goodfellow et al. 2014, Algorithm 1) and draws it:
 """
 
 from _common import arguments, report, save_results
-from minigan import graph, presets
+from minigan.app import graph, presets
 
 args = arguments(__doc__, "graph")
 gan, _ = presets.build("ring", seed=0)

@@ -17,10 +17,12 @@ definitions, ``minigan.metrics.mode_coverage``), and which mode G's samples are 
 import time
 
 import numpy as np
+from matplotlib.patches import Rectangle
 
 import minigan
 from _common import PLAIN_RING, arguments, progress, report, save_results
-from minigan import data, metrics, plot, presets, probe
+from minigan import data, metrics
+from minigan.app import plot, presets, probe
 from minigan.gan import GAN, GANConfig, make_networks
 
 args = arguments(__doc__, "mode_collapse")
@@ -92,7 +94,7 @@ save_results(args, steps=steps, **{name: dict(
     hops=np.count_nonzero(np.diff(run["shares"].argmax(axis=0)))) for name, run in runs.items()})
 
 # 1. The numbers over training, and where G's samples are
-fig, axes = plot.plt.subplots(2, 2, figsize=(11, 7.5), layout="constrained")
+fig, axes = plot.subplots(2, 2, figsize=(11, 7.5), layout="constrained")
 for name, run in runs.items():
     axes[0, 0].plot(checked, [c.modes_covered for c in run["coverage"]], marker=".", label=name)
     axes[0, 1].plot(checked, [100 * c.high_quality_fraction for c in run["coverage"]], marker=".", label=name)
@@ -112,7 +114,7 @@ curves = plot.save(fig, args.out / "mode_collapse_curves.png")
 
 # 2. GAN-Lab frames: the same moments of both runs, one run a row
 moments = np.linspace(0, len(checked) - 1, 4).round().astype(int)
-fig, axes = plot.plt.subplots(2, len(moments), figsize=(4.6 * len(moments), 8.4), layout="constrained")
+fig, axes = plot.subplots(2, len(moments), figsize=(4.6 * len(moments), 8.4), layout="constrained")
 for row, (name, run) in zip(axes, runs.items()):
     for ax, i in zip(row, moments):
         shot = run["shots"][i]
@@ -125,7 +127,7 @@ for row, (name, run) in zip(axes, runs.items()):
         low, high = shot["fake"].min(axis=0) - 0.2, shot["fake"].max(axis=0) + 0.2
         ax.set(xlim=(min(x0, low[0]), max(x1, high[0])), ylim=(min(y0, low[1]), max(y1, high[1])),
                facecolor="0.85")  # grey: outside the square D's map was not computed
-outside = plot.plt.Rectangle((0, 0), 1, 1, facecolor="0.85")
+outside = Rectangle((0, 0), 1, 1, facecolor="0.85")
 fig.legend([*handles, outside], [*labels, "grey: beyond the square where D's map was computed"],
            loc="outside upper center", ncol=4, markerscale=3)
 frames = plot.save(fig, args.out / "mode_collapse_frames.png")

@@ -13,7 +13,8 @@ Two cases: two Gaussians, and a two-bump mixture (the data) against one wide Gau
 import numpy as np
 
 from _common import arguments, progress, report, save_results
-from minigan import Tensor, data, losses, nn, no_grad, ops, optim, plot, seed, theory
+from minigan import Tensor, data, losses, nn, no_grad, ops, optim, seed, theory
+from minigan.app import plot
 
 args = arguments(__doc__, "optimal_discriminator")
 rng = seed(0)  # one seed: D's initial weights and every sample below
@@ -63,7 +64,7 @@ def tqdm_range(steps):
 
 
 results = {}
-fig, axes = plot.plt.subplots(3, len(cases), figsize=(6 * len(cases), 9.5), gridspec_kw={"height_ratios": [1, 1.2, 1]})
+fig, axes = plot.subplots(3, len(cases), figsize=(6 * len(cases), 9.5), gridspec_kw={"height_ratios": [1, 1.2, 1]})
 for column, (name, (p_data, p_g)) in zip(axes.T, cases.items()):
     eval_real, eval_fake = Tensor(p_data.sample(20_000, rng)), Tensor(p_g.sample(20_000, rng))
     D, values = train_discriminator(p_data, p_g, eval_real, eval_fake)

@@ -15,7 +15,8 @@ minimax gradient vanishes as D approaches a perfect discriminator (their section
 import numpy as np
 
 from _common import arguments, progress, report, save_results
-from minigan import grad, losses, nn, no_grad, ops, plot, presets
+from minigan import grad, losses, nn, no_grad, ops
+from minigan.app import plot, presets
 
 args = arguments(__doc__, "vanishing_gradients")
 gan, _ = presets.build("gaussian", seed=0)
@@ -66,7 +67,7 @@ for step, d_fake, minimax, non_saturating in rows[:: len(rows) // 10]:
 print("ratio = minimax / non-saturating norm: roughly D/(1 - D), since per fake the gradients with respect to "
       "D's logit are -D and -(1 - D)")
 
-fig, (ax_norm, ax_d) = plot.plt.subplots(2, 1, figsize=(7.5, 7), sharex=True)
+fig, (ax_norm, ax_d) = plot.subplots(2, 1, figsize=(7.5, 7), sharex=True)
 for column, (name, (formula, colour)) in enumerate(LOSSES.items(), start=2):
     ax_norm.semilogy(rows[:, 0], rows[:, column], color=colour, label=f"{name}: L_G = {formula}")
 ax_norm.set(ylabel="‖∇θ_G L_G‖ (log scale)", title="How hard each loss pushes a frozen G, as D trains")

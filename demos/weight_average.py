@@ -12,9 +12,11 @@ training, so the two rows differ only in which weights make the samples.
 """
 
 import numpy as np
+from matplotlib.patches import Circle
 
 from _common import arguments, progress, report, save_results
-from minigan import metrics, plot, presets
+from minigan import metrics
+from minigan.app import plot, presets
 
 args = arguments(__doc__, "weight_average")
 BETA = 0.999
@@ -43,8 +45,9 @@ print(f"{ring!r}, one run of {steps} steps at constant learning rates, 2,500 sam
 for name, label in (("own", "G's own weights θ"), ("averaged", f"their average θ̄ (β = {BETA})")):
     print(f"  {label}: at the end {score[name][-1]}")
 
-fig, axes = plot.plt.subplot_mosaic([["own", "averaged", "curve"], ["own zoom", "averaged zoom", "curve"]],
-                                    figsize=(15, 9), height_ratios=(2, 1), layout="constrained")
+fig, _ = plot.subplots(figsize=(15, 9), layout="constrained")
+fig.clear()
+axes = fig.subplot_mosaic([["own", "averaged", "curve"], ["own zoom", "averaged zoom", "curve"]], height_ratios=(2, 1))
 real = ring.sample(2500, np.random.default_rng(1))
 mode = ring.means[0]  # the zoom: the mode at (1, 0)
 for name, label in (("own", "G's own weights θ"), ("averaged", f"the average θ̄, β = {BETA}")):
@@ -53,7 +56,7 @@ for name, label in (("own", "G's own weights θ"), ("averaged", f"the average θ
         ax.scatter(real[:, 0], real[:, 1], s=2, c="black", alpha=0.4, label="real")
         ax.scatter(last[:, 0], last[:, 1], s=2, c="tab:green", alpha=0.4, label="G(z)")
         for centre in ring.means:  # the 3σ discs: a sample inside one is high quality
-            ax.add_patch(plot.plt.Circle(centre, 3 * ring.stds[0], fill=False, color="tab:red", lw=0.8))
+            ax.add_patch(Circle(centre, 3 * ring.stds[0], fill=False, color="tab:red", lw=0.8))
         centre = (0, 0) if half_width > 1 else mode
         ax.set(xlim=(centre[0] - half_width, centre[0] + half_width), aspect="equal", xlabel="x₁", ylabel="x₂",
                ylim=(centre[1] - half_width, centre[1] + half_width))

@@ -17,7 +17,8 @@ the gap E f(x) - E f(G(z)) (an estimate of the Wasserstein distance) is drawn be
 import numpy as np
 
 from _common import PLAIN_RING, arguments, progress, report, save_results
-from minigan import metrics, plot, presets, probe
+from minigan import metrics
+from minigan.app import plot, presets, probe
 
 args = arguments(__doc__, "wgan_gp")
 steps, every = (60, 20) if args.quick else (3000, 100)
@@ -78,7 +79,7 @@ print("(one seed and one budget: rerun with other seeds before trusting a small 
 # 1. D's map and the critic's surface at the start, halfway and at the end, one run a row;
 #    the last column cuts the final surface along the x-axis, through the modes at x = ±2
 moments = np.linspace(0, len(checked) - 1, 3).round().astype(int)
-fig, axes = plot.plt.subplots(2, len(moments) + 1, figsize=(4.6 * (len(moments) + 1), 8), layout="constrained")
+fig, axes = plot.subplots(2, len(moments) + 1, figsize=(4.6 * (len(moments) + 1), 8), layout="constrained")
 for row, (name, run) in zip(axes, runs.items()):
     for ax, i in zip(row, moments):
         plot.frame(ax, run["shots"][i], ring, real, title=f"{name}: step {checked[i]}")
@@ -107,7 +108,7 @@ def smoothed(values):
     return np.convolve(values, np.ones(window) / window, mode="valid")
 
 
-fig, axes = plot.plt.subplots(2, 2, figsize=(11, 7.5), layout="constrained")
+fig, axes = plot.subplots(2, 2, figsize=(11, 7.5), layout="constrained")
 for name, run in runs.items():
     axes[0, 0].plot(checked, [c.modes_covered for c in run["coverage"]], marker=".", label=name)
     axes[0, 1].plot(checked, high_quality[name], marker=".", label=name)

@@ -15,13 +15,13 @@ A GAN's D-step and G-step are the same kind of game, which is why training can o
 import numpy as np
 
 from _common import arguments, report, save_results
-from minigan import plot
+from minigan.app import plot
 from minigan.game import play_bilinear_game
 
 args = arguments(__doc__, "xy_game")
 steps = 40 if args.quick else 400
 RATES = (0.05, 0.1, 0.2)
-fig, (ax_path, ax_radius) = plot.plt.subplots(1, 2, figsize=(12, 5))
+fig, (ax_path, ax_radius) = plot.subplots(1, 2, figsize=(12, 5))
 growth = {}  # (scheme, η) -> measured growth of the distance per step
 
 print(f"distance from the equilibrium (0, 0), starting at (1, 0), after {steps} steps:")

@@ -2,6 +2,6 @@
 
 import sys
 
-from minigan.cli import main
+from minigan.app.cli import main
 
 sys.exit(main())

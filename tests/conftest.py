@@ -2,10 +2,12 @@
 
 import os
 
-import pytest
-from hypothesis import HealthCheck, settings
+os.environ.setdefault("MPLBACKEND", "Agg")  # pictures to files; no test opens a window by accident
 
-from minigan import backend
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+from minigan import backend  # noqa: E402
 
 # "ci" is derandomised, so a CI run is repeatable; "dev" explores new examples every run.
 settings.register_profile(

@@ -5,7 +5,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from minigan import checkpoint, presets
+from minigan.app import checkpoint, presets
 
 
 def _state():

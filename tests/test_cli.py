@@ -9,7 +9,8 @@ import time
 import numpy as np
 import pytest
 
-from minigan import checkpoint, cli, gan, presets, run
+from minigan import gan
+from minigan.app import checkpoint, cli, presets, run
 
 from test_plot import assert_real_image
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from minigan import checkpoint, cli
+from minigan.app import checkpoint, cli
 
 QUICK = ["--batch-size", "16", "--frames", "2", "--no-progress"]
 

@@ -21,7 +21,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minigan import checkpoint, data, probe
+from minigan import data
+from minigan.app import checkpoint, probe
 from minigan.gan import GAN, GANConfig, make_networks
 
 RECORD = "__minigan__.json"

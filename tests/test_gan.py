@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minigan
-from minigan import Tensor, data, gan, losses, metrics, nn, presets
+from minigan import Tensor, data, gan, losses, metrics, nn
+from minigan.app import presets
 from minigan.game import play_bilinear_game
 from minigan.gradcheck import check_grad, numerical_grad
 

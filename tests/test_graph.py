@@ -2,7 +2,8 @@
 
 import pytest
 
-from minigan import Tensor, gan, graph
+from minigan import Tensor, gan
+from minigan.app import graph
 
 from test_gan import _small_gan
 from test_plot import assert_real_image

@@ -11,7 +11,7 @@ import pytest
 from matplotlib.backend_bases import MouseEvent
 from PIL import Image
 
-from minigan import lab
+from minigan.app import lab, presets
 
 
 def values(module):
@@ -75,11 +75,11 @@ def test_sliders_set_the_optimisers_learning_rates_and_k(window):
 
 def test_choosing_a_data_set_or_a_loss_rebuilds_the_gan(window):
     old = window.gan
-    window.radio_data.set_active(lab.DATA_SETS.index("grid"))
+    window.radio_data.set_active(presets.LAB_DATA_SETS.index("grid"))
     assert window.gan is not old and len(window.gan.data.means) == 25 and window.gan.d_steps == 0
     window.radio_loss.set_active(lab.LOSSES.index("minimax"))
     assert window.gan.config.loss == "minimax" and window.gan.config.lr_d == window.gan.opt_d.lr
-    window.radio_data.set_active(lab.DATA_SETS.index("ring"))
+    window.radio_data.set_active(presets.LAB_DATA_SETS.index("ring"))
     window.radio_loss.set_active(lab.LOSSES.index("non_saturating"))
     assert len(window.gan.data.means) == 8 and window.gan.config.loss == "non_saturating"
 
@@ -150,7 +150,7 @@ WINDOW_SCRIPT = textwrap.dedent("""
     import sys
     import matplotlib.pyplot as plt
     from PIL import ImageGrab
-    from minigan import lab
+    from minigan.app import lab
     problem = lab.display_problem()
     assert problem is None, problem
     window = lab.Lab(points=128)

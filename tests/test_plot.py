@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from minigan import data, gan, plot, presets, probe
+from minigan import data, gan
+from minigan.app import plot, presets, probe
 from minigan.autograd import no_grad
 
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from minigan import cli
+from minigan.app import cli
 
 from test_plot import assert_real_image
 

@@ -1,6 +1,6 @@
 """``minigan lab``: play the game by hand in a matplotlib window, as in GAN Lab (Kahng et al. 2018).
 
-The window shows one 2-D frame of ``minigan.plot`` (D's heat map, real and fake samples,
+The window shows one 2-D frame of ``minigan.app.plot`` (D's heat map, real and fake samples,
 G's manifold, the arrows -∂L_G/∂x) and two charts over the session (the losses and D's
 outputs, each with its value at the equilibrium D = ½). The controls drive the very
 steps of ``minigan.gan``:
@@ -14,7 +14,7 @@ steps of ``minigan.gan``:
     radio buttons the data set and the generator loss: either rebuilds the GAN from its preset
     check boxes   which views the frame shows
 
-Every model computation happens in ``minigan.probe``; the window only draws its snapshots.
+Every model computation happens in ``minigan.app.probe``; the window only draws its snapshots.
 Open it with ``minigan lab [--data ring|grid] [--loss LOSS] [--seed N]``.
 Arrows keep one scale for the session: the scale of the longest arrows seen so far,
 named in the frame's legend (it changes only when a longer arrow appears).
@@ -28,12 +28,11 @@ import sys
 
 import numpy as np  # host side: the fixed noise and the charts' numbers
 
-from minigan import plot, presets, probe
+from minigan.app import plot, presets, probe
 from minigan.gan import LOSSES, DivergenceError
 
-__all__ = ["Lab", "main", "DATA_SETS"]
+__all__ = ["Lab", "main"]
 
-DATA_SETS = ("ring", "grid")  # the 2-D presets
 PLAY_INTERVAL_MS = {"fast": 30, "slow": 400}  # timer period; a fast tick takes FAST_STEPS training steps
 FAST_STEPS = 10
 
@@ -80,8 +79,8 @@ class Lab:
         self.sliders["lr_d"].on_changed(self.set_lr_d)
         self.sliders["lr_g"].on_changed(self.set_lr_g)
         self.sliders["k"].on_changed(self.set_k)
-        self.radio_data = RadioButtons(fig.add_axes((0.36, 0.005, 0.08, 0.14)), DATA_SETS,
-                                       active=DATA_SETS.index(data_name))
+        self.radio_data = RadioButtons(fig.add_axes((0.36, 0.005, 0.08, 0.14)), presets.LAB_DATA_SETS,
+                                       active=presets.LAB_DATA_SETS.index(data_name))
         self.radio_data.on_clicked(self.choose_data)
         self.radio_loss = RadioButtons(fig.add_axes((0.45, 0.005, 0.13, 0.14)), LOSSES, active=LOSSES.index(loss))
         self.radio_loss.on_clicked(self.choose_loss)

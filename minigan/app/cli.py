@@ -1,11 +1,11 @@
 """The command line: ``minigan train``, ``minigan demo`` and ``minigan lab`` (also ``python -m minigan``).
 
 Only parsing and dispatch live here. ``minigan train`` hands its options to
-``minigan.run``, which trains a preset's GAN (the ring of 8 Gaussians by default) and
+``minigan.app.run``, which trains a preset's GAN (the ring of 8 Gaussians by default) and
 writes metrics, pictures and a checkpoint into the output folder (see that module);
 ``--resume DIR`` continues a run exactly as if it had never stopped. ``minigan demo NAME``
 runs ``demos/NAME.py`` in a fresh Python, exactly as ``python demos/NAME.py`` would.
-``minigan lab`` opens ``minigan.lab``'s window.
+``minigan lab`` opens ``minigan.app.lab``'s window.
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from minigan import backend, presets, validate
-from minigan import run as runs
-from minigan import lab as lab_window
+from minigan import backend, validate
+from minigan.app import presets
+from minigan.app import run as runs
 from minigan.gan import LOSSES, NOISE
 
 __all__ = ["main"]
 
 NOT_DEMOS = ("make_readme_assets",)  # a tool in demos/ that runs the demos, not a demo itself
-DEMOS = Path(__file__).resolve().parent.parent / "demos"
+DEMOS = Path(__file__).resolve().parents[2] / "demos"
 OVERRIDABLE = ("loss", "k", "batch_size", "lr_g", "lr_d", "latent_dim", "noise")
 FIXED_BY_THE_RUN = ("data", "seed", "mnist_path", "out", *OVERRIDABLE)  # what --resume takes from the checkpoint
 
@@ -104,7 +104,9 @@ def _demo(args) -> int:
 
 
 def _lab(args) -> int:
-    return lab_window.main(args.data, args.loss, args.seed)
+    from minigan.app import lab  # matplotlib's import takes a second: only the lab pays for it
+
+    return lab.main(args.data, args.loss, args.seed)
 
 
 # ----------------------------------------------------------------------------- parser
@@ -163,7 +165,7 @@ def _parser() -> argparse.ArgumentParser:
     lab = commands.add_parser("lab", help="a window to step D and G by hand and watch GAN Lab's views",
                               description="Open the lab: step D, step G, step both, play, slow mode; learning "
                                           "rates, k, data set, loss and views in one window. Needs a display.")
-    lab.add_argument("--data", choices=lab_window.DATA_SETS, default="ring", help="2-D data set (default: ring)")
+    lab.add_argument("--data", choices=presets.LAB_DATA_SETS, default="ring", help="2-D data set (default: ring)")
     lab.add_argument("--loss", choices=LOSSES, default="non_saturating", help="generator loss (default: non_saturating)")
     lab.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     lab.set_defaults(run=_lab)

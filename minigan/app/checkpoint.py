@@ -247,7 +247,7 @@ def _number(value):
 
 
 def _frame(value):
-    """A snapshot of ``minigan.probe``: its step counters, whether D is a critic, and numbers
+    """A snapshot of ``minigan.app.probe``: its step counters, whether D is a critic, and numbers
     and host arrays about G and D at that step."""
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
         return f"expected a snapshot (a table of arrays), got {_brief(value)}"

@@ -302,14 +302,14 @@ def figure(graphs: dict, path):
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from minigan import plot  # sets the headless backend
+    from minigan.app import plot
 
     graphs = list(graphs.values())
     layouts = [_layout(g) for g in graphs]
     widths = [max(x for x, _ in layout.values()) for layout in layouts]
     heights = [len({y for _, y in layout.values()}) for layout in layouts]
     rows = [0.55 * h + 1.5 for h in heights]  # inches for each graph
-    fig, axes = plot.plt.subplots(len(graphs), 1, figsize=(1.25 * max(widths) + 2, sum(rows)),
+    fig, axes = plot.subplots(len(graphs), 1, figsize=(1.25 * max(widths) + 2, sum(rows)),
                                   gridspec_kw={"height_ratios": rows}, squeeze=False)
     for ax, graph in zip(axes[:, 0], graphs, strict=True):
         draw(graph, ax)

@@ -1,6 +1,6 @@
 """Pictures of training (matplotlib): the classic 1-D figure, and GAN Lab's views in 2-D.
 
-Everything drawn here is a host (NumPy) array: ``minigan.probe.snapshot(gan, z)`` records,
+Everything drawn here is a host (NumPy) array: ``minigan.app.probe.snapshot(gan, z)`` records,
 at one moment of training, what a picture needs (the model side runs G, D and the
 autodiff; this module never does), so snapshots can be kept in a checkpoint and drawn later:
 
@@ -24,18 +24,16 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import matplotlib
+import numpy as np  # host side: everything drawn is a NumPy array
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from PIL import Image
 
-matplotlib.use("Agg")  # draw to files, no screen needed (``minigan lab`` switches to a window's backend)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402  (host side: everything drawn is a NumPy array)
-from matplotlib.collections import LineCollection  # noqa: E402
-from PIL import Image  # noqa: E402
+from minigan import metrics, theory
+from minigan.app.probe import kind as _kind
 
-from minigan import metrics, theory  # noqa: E402
-from minigan.probe import kind as _kind  # noqa: E402
-
-__all__ = ["frame", "frame_title", "arrow_scale", "frame_figure", "training_figure", "history_figure",
+__all__ = ["subplots", "frame", "frame_title", "arrow_scale", "frame_figure", "training_figure", "history_figure",
            "sample_grid", "save_gif", "save", "VIEWS"]
 
 
@@ -182,11 +180,18 @@ def _tile(images: np.ndarray, image_shape, columns: int | None = None) -> np.nda
     return canvas
 
 
+def subplots(*args, figsize=None, layout=None, **kwargs):
+    """(figure, axes) as ``pyplot.subplots`` gives them, on a figure of its own that no pyplot
+    backend manages: drawing a file never changes the backend a notebook or a window uses."""
+    fig = Figure(figsize=figsize, layout=layout)
+    FigureCanvasAgg(fig)  # drawn in memory, by Agg, whatever backend pyplot uses
+    return fig, fig.subplots(*args, **kwargs)
+
+
 def save(fig, path) -> Path:
-    """Write ``fig`` to ``path`` (PNG) and close it."""
+    """Write ``fig`` to ``path`` (PNG)."""
     path = Path(path)
     fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
     return path
 
 
@@ -196,7 +201,7 @@ def training_figure(snapshots: list[dict], data, path, real: np.ndarray | None =
     (``scale``, default: ``arrow_scale`` of these snapshots)."""
     chosen = [snapshots[round(i)] for i in np.linspace(0, len(snapshots) - 1, min(panels, len(snapshots)))]
     scale = scale or arrow_scale(snapshots)
-    fig, axes = plt.subplots(1, len(chosen), figsize=(4.6 * len(chosen), 4.0), squeeze=False, layout="constrained")
+    fig, axes = subplots(1, len(chosen), figsize=(4.6 * len(chosen), 4.0), squeeze=False, layout="constrained")
     for ax, shot in zip(axes[0], chosen):
         frame(ax, shot, data, real, xlim=_shared_xlim(chosen), scale=scale)
     return save(fig, path)
@@ -204,7 +209,7 @@ def training_figure(snapshots: list[dict], data, path, real: np.ndarray | None =
 
 def frame_figure(shot: dict, data, path, real: np.ndarray | None = None, scale: float | None = None) -> Path:
     """One snapshot, large, in its own file (``scale``: the run's arrow scale)."""
-    fig, ax = plt.subplots(figsize=(7, 6))
+    fig, ax = subplots(figsize=(7, 6))
     frame(ax, shot, data, real, scale=scale)
     return save(fig, path)
 
@@ -227,7 +232,7 @@ def history_figure(history, path, evaluation: list[dict] | None = None, loss: st
     steps, critic = history["step"], loss == "wgan_gp"
     window = min(SMOOTHING, max(1, len(steps) // 4))  # a short run is smoothed less
     divergence = bool(evaluation) and "js" in evaluation[0]
-    fig, axes = plt.subplots(3 + divergence, 1, figsize=(7.5, 2.9 * (3 + divergence)), sharex=True,
+    fig, axes = subplots(3 + divergence, 1, figsize=(7.5, 2.9 * (3 + divergence)), sharex=True,
                              layout="constrained")
     ax_loss, ax_d, ax_norm = axes[:3]
     fig.suptitle(f"{loss} over training (curves smoothed: running mean over {window} steps)", fontsize=10)
@@ -290,7 +295,7 @@ def _smooth(values: np.ndarray, window: int) -> np.ndarray:
 
 
 def sample_grid(images: np.ndarray, image_shape, path, title: str | None = None) -> Path:
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig, ax = subplots(figsize=(5, 5))
     ax.imshow(_tile(np.asarray(images), image_shape), cmap="gray", vmin=-1, vmax=1)
     ax.axis("off")
     if title:
@@ -305,11 +310,10 @@ def save_gif(snapshots: list[dict], data, path, real: np.ndarray | None = None, 
         raise ValueError("save_gif needs at least one snapshot")
     images, xlim, scale = [], _shared_xlim(snapshots), scale or arrow_scale(snapshots)
     for shot in snapshots:
-        fig, ax = plt.subplots(figsize=(5.6, 4.8))
+        fig, ax = subplots(figsize=(5.6, 4.8))
         frame(ax, shot, data, real, xlim=xlim, scale=scale)
         fig.canvas.draw()
         images.append(Image.fromarray(np.asarray(fig.canvas.buffer_rgba())).convert("P", palette=Image.ADAPTIVE))
-        plt.close(fig)
     path = Path(path)
     images[0].save(path, save_all=True, append_images=images[1:], duration=int(1000 * seconds_per_frame), loop=0)
     return path

@@ -2,7 +2,7 @@
 
 ``snapshot(gan, z)`` runs G on fixed noise z, D on a grid (or a line), and the gradient
 -∂L_G/∂x that D sends back to each fake sample, and returns plain NumPy arrays. The
-autodiff runs here, never in ``minigan.plot``, which only draws what a snapshot holds;
+autodiff runs here, never in ``minigan.app.plot``, which only draws what a snapshot holds;
 snapshots are small, so a run keeps them in its checkpoint and draws them again later.
 
 For 2-D data a snapshot holds the views of GAN Lab (Kahng et al. 2018): D's output on a

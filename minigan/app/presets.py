@@ -14,7 +14,7 @@ from minigan import rng as rng_module
 from minigan import validate
 from minigan.gan import GAN, GANConfig, make_networks
 
-__all__ = ["Preset", "PRESETS", "build"]
+__all__ = ["Preset", "PRESETS", "LAB_DATA_SETS", "build"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,8 @@ PRESETS = {
                          "trains (27 ms a step; 4,000 steps on the 8×8 digits scaled up to 28×28 give noisy "
                          "digit shapes)"),
 }
+
+LAB_DATA_SETS = ("ring", "grid")  # the 2-D presets the lab offers
 
 
 def build(data_name: str = "ring", *, seed: int | None = None, mnist_path=None, preset: Preset | None = None,

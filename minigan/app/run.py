@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np  # host side: fixed evaluation noise, history columns
 
-from minigan import checkpoint, presets, probe
+from minigan.app import checkpoint, presets, probe
 from minigan.gan import DivergenceError, History
 
 __all__ = ["RunError", "CHECKPOINT", "OUTPUT_DEFAULTS", "start", "resume", "train"]
@@ -278,7 +278,7 @@ def _train(model, run, out, steps, history, snapshots, log_every, frames, checkp
 
 
 def _draw(model, history: History, snapshots: list, out: Path, real) -> None:
-    from minigan import plot  # matplotlib takes seconds to import: only a run that draws pays for it
+    from minigan.app import plot  # matplotlib takes seconds to import: only a run that draws pays for it
 
     evaluation = [evaluate(model, s) for s in snapshots]
     if snapshots:
