@@ -7,9 +7,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import signal
 from pathlib import Path
 
 from tqdm import tqdm
+
+if hasattr(signal, "SIGPIPE"):  # `python demos/NAME.py | head -1` ends quietly, as a Unix tool does
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
 
 # The ring trained plainly, as the original GAN papers train it: constant learning rates, samples
@@ -26,7 +30,11 @@ def arguments(doc: str, name: str) -> argparse.Namespace:
     parser.add_argument("--out", default=f"runs/demos/{name}", help=f"output folder (default: runs/demos/{name})")
     args = parser.parse_args()
     args.out = Path(args.out)
-    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file where the folder goes, a read-only place
+        problem = "it is a file" if args.out.is_file() else exc.strerror or exc
+        parser.exit(2, f"{parser.prog}: error: cannot make the output folder {args.out}: {problem}\n")
     return args
 
 

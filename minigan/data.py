@@ -26,7 +26,8 @@ from minigan.rng import resolve
 
 __all__ = [
     "GaussianMixture", "gaussian_1d", "mixture_1d", "ring", "grid",
-    "ArrayDataset", "load_digits", "regular_file", "read_idx", "locate_mnist", "load_mnist", "TOY", "make",
+    "ArrayDataset", "load_digits", "open_regular_file", "read_idx", "locate_mnist", "load_mnist", "TOY", "NAMES",
+    "make",
 ]
 
 
@@ -178,23 +179,29 @@ def load_digits() -> ArrayDataset:
 
 
 MAX_IDX_BYTES = 2**32  # 4 GiB: far more than MNIST (47 MB), far less than a hostile header asks for
+MAX_IDX_DIMENSIONS = 64  # NumPy's limit on an array's dimensions
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
-def regular_file(path, what: str = "file") -> Path:
-    """``path`` if it names an existing regular file; a folder, FIFO or device is refused
-    (reading /dev/zero or a FIFO would never end)."""
+def open_regular_file(path, what: str = "file"):
+    """``path`` opened for reading (binary), if it is a regular file: a folder, FIFO or device
+    is refused without reading from it (reading /dev/zero or a FIFO would never end). The one
+    check of every file minigan reads (IDX images, checkpoints). A missing file raises
+    FileNotFoundError, any other refusal a ValueError; both name ``what`` and ``path``.
+    """
     path = Path(path)
-    try:
-        mode = os.stat(path).st_mode
+    try:  # non-blocking, so that opening a FIFO does not wait for a writer
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise FileNotFoundError(f"{what} not found: {path}") from None
     except OSError as exc:
         raise ValueError(f"{what} {path} cannot be read ({exc.strerror or exc})") from None
+    mode = os.fstat(descriptor).st_mode
     if not stat.S_ISREG(mode):
+        os.close(descriptor)
         kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a FIFO, socket or device)"
         raise ValueError(f"{what} {path} is {kind}; expected a file")
-    return path
+    return os.fdopen(descriptor, "rb")
 
 
 def read_idx(path) -> np.ndarray:
@@ -204,14 +211,17 @@ def read_idx(path) -> np.ndarray:
     uint32 sizes, then the values, big-endian, row-major. Only as many bytes as the header
     promises are read (a gzip file cannot unpack into more than that).
     """
-    path = regular_file(path, "IDX file")
-    opener = gzip.open if path.suffix == ".gz" else open
+    path = Path(path)
+    raw_file = open_regular_file(path, "IDX file")
     try:
-        with opener(path, "rb") as handle:
+        with raw_file:
+            handle = gzip.GzipFile(fileobj=raw_file) if path.suffix == ".gz" else raw_file
             magic = handle.read(4)
             if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in _IDX_TYPES:
                 raise ValueError(f"{path}: not an IDX file (bad magic number {magic.hex() or 'empty'})")
             dtype, ndim = np.dtype(_IDX_TYPES[magic[2]]), magic[3]
+            if ndim > MAX_IDX_DIMENSIONS:
+                raise ValueError(f"{path}: IDX header says {ndim} dimensions; at most {MAX_IDX_DIMENSIONS} are possible")
             sizes = handle.read(4 * ndim)
             if len(sizes) < 4 * ndim:
                 raise ValueError(f"{path}: truncated IDX header")
@@ -229,32 +239,57 @@ def read_idx(path) -> np.ndarray:
     return np.frombuffer(raw, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 
+def _is_test_set(name: str) -> bool:
+    return "t10k" in name or "test" in name.lower()
+
+
 def locate_mnist(path) -> Path:
-    """The MNIST images file that ``path`` names: the file itself, or the one in a folder
-    (*images*idx3*). Folders' other entries, FIFOs and devices are refused."""
+    """The MNIST training images that ``path`` names: the file itself, or the one training
+    images file in a folder, a name with 'images' and 'idx3' in it (train-images-idx3-ubyte,
+    plain or .gz, as MNIST is distributed), never the test set (t10k-*, *test*). A folder
+    with none or several is refused, naming what it holds; so are FIFOs and devices."""
     path = Path(path)
     if path.is_dir():
-        candidates = sorted(p for p in path.iterdir() if "images" in p.name and "idx3" in p.name and p.is_file())
-        if not candidates:
-            raise FileNotFoundError(f"no MNIST images file (*images*idx3*) in {path}")
-        path = candidates[0]
-    return regular_file(path, "MNIST images file")
+        try:
+            images = sorted(p.name for p in path.iterdir() if "images" in p.name and "idx3" in p.name)
+        except OSError as exc:
+            raise ValueError(f"MNIST folder {path} cannot be read ({exc.strerror or exc})") from None
+        training = [name for name in images if not _is_test_set(name)]
+        if not training:
+            test_sets = f"; it holds only the test set ({', '.join(images)}): name that file to train on it" \
+                if images else ""
+            raise FileNotFoundError(f"no MNIST training images (train-images-idx3-ubyte, plain or .gz) in {path}"
+                                    f"{test_sets}")
+        if len(training) > 1:
+            raise ValueError(f"{path} holds {len(training)} MNIST training images files ({', '.join(training)}); "
+                             "name the file to train on instead of the folder")
+        path = path / training[0]
+    open_regular_file(path, "MNIST images file").close()
+    return path
 
 
 def load_mnist(path) -> ArrayDataset:
     """MNIST images from a local IDX file (e.g. train-images-idx3-ubyte.gz), as 784 features in [-1, 1].
 
-    ``path`` is the images file itself or a folder holding one; nothing is downloaded.
+    ``path`` is the images file itself or a folder holding it (see ``locate_mnist``); nothing
+    is downloaded. The images must be bytes (IDX type 0x08, values 0 to 255), as MNIST's are.
     """
     path = locate_mnist(path)
     images = read_idx(path)
     if images.ndim != 3:
         raise ValueError(f"{path}: expected images of shape (n, rows, cols), got {images.shape}")
+    if images.dtype != np.uint8:
+        raise ValueError(f"{path}: holds {images.dtype} values; MNIST images are bytes (uint8, 0 to 255)")
+    if images.size == 0:
+        raise ValueError(f"{path}: holds no pixels (shape {images.shape})")
     n, rows, cols = images.shape
     return ArrayDataset(
         _to_unit_range(images.reshape(n, rows * cols), 255.0), name=f"MNIST ({os.path.basename(path)})",
         image_shape=(rows, cols),
     )
+
+
+NAMES = (*TOY, "digits", "mnist")  # every data set make() knows
 
 
 def make(name: str, mnist_path=None):
@@ -269,4 +304,4 @@ def make(name: str, mnist_path=None):
         if mnist_path is None:
             raise ValueError("data set 'mnist' needs the path of a local IDX images file")
         return load_mnist(mnist_path)
-    raise ValueError(f"unknown data set {name!r}; known: {', '.join([*TOY, 'digits', 'mnist'])}")
+    raise ValueError(f"unknown data set {name!r}; known: {', '.join(NAMES)}")

@@ -93,7 +93,7 @@ def test_foreign_files_are_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(checkpoint.CheckpointError, match="not a readable checkpoint"):
         checkpoint.load(tmp_path / "notes.txt")
-    with pytest.raises(checkpoint.CheckpointError, match="no checkpoint file"):
+    with pytest.raises(checkpoint.CheckpointError, match="checkpoint file not found"):
         checkpoint.load(tmp_path / "missing.npz")
 
 

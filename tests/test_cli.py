@@ -1,16 +1,18 @@
 """The command line: a run writes everything, resumes exactly, survives Ctrl-C and divergence."""
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from minigan import gan
-from minigan.app import checkpoint, cli, presets, run
+from minigan.app import checkpoint, cli, presets, run, run_state
 
 from test_plot import assert_real_image
 
@@ -65,21 +67,39 @@ def test_resume_gives_the_parameters_of_a_run_that_never_stopped(tmp_path, monke
     assert (straight / "metrics.csv").read_text() == (halves / "metrics.csv").read_text()
 
 
-def test_ctrl_c_saves_a_checkpoint_that_resumes(tmp_path):
-    command = [sys.executable, "-m", "minigan", "train", "--steps", "100000", "--out", str(tmp_path), *QUICK]
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM", "SIGHUP"])
+def test_a_stop_signal_saves_a_checkpoint_that_resumes(tmp_path, stop):
+    """Ctrl-C, and what kill, timeout, systemd, docker and Slurm send (SIGTERM) or a closed
+    terminal (SIGHUP): each stops after the current step, saves, says how to continue, and
+    exits with 128 + the signal's number, as a shell reports a process a signal ended."""
+    folder = tmp_path / "a run; with a space"
+    command = [sys.executable, "-m", "minigan", "train", "--steps", "100000", "--out", str(folder), *QUICK]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
-    while not (tmp_path / "metrics.csv").exists() and time.time() < deadline:
+    while not (folder / "metrics.csv").exists() and time.time() < deadline:
         time.sleep(0.2)  # wait until training is under way
-    process.send_signal(signal.SIGINT)
+    signum = getattr(signal, stop)
+    process.send_signal(signum)
     out, err = process.communicate(timeout=60)
-    assert process.returncode == 130, err
-    assert "interrupted at step" in err and "Traceback" not in err
-    state, params = _parameters(tmp_path)
+    assert process.returncode == 128 + signum, err
+    assert f"interrupted by {stop} at step" in err and "Traceback" not in err
+    state, params = _parameters(folder)
     assert 0 < state["step"] < 100000 and all(np.isfinite(p).all() for p in params)
+    hint = err.strip().splitlines()[-1]
+    assert hint.startswith("continue with: ")
+    # the hint is one shell command, quoted, spelled as the run was started
+    assert shlex.split(hint.removeprefix("continue with: ")) == [sys.executable, "-m", "minigan", "train",
+                                                                  "--resume", str(folder)]
     stopped_at = state["step"]
-    assert cli.main(["train", "--resume", str(tmp_path), "--steps", str(stopped_at + 5), "--no-progress"]) == 0
-    assert checkpoint.load(tmp_path / "checkpoint.npz")["step"] == stopped_at + 5
+    assert cli.main(["train", "--resume", str(folder), "--steps", str(stopped_at + 5), "--no-progress"]) == 0
+    assert checkpoint.load(folder / "checkpoint.npz")["step"] == stopped_at + 5
+
+
+def test_the_continue_hint_names_the_program_the_user_ran_and_quotes_every_word(monkeypatch):
+    monkeypatch.setattr(sys, "argv", [".venv/bin/minigan", "train"])
+    assert run.command("train", "--resume", "runs/a b;rm -rf ~") == ".venv/bin/minigan train --resume 'runs/a b;rm -rf ~'"
+    monkeypatch.setattr(sys, "argv", [str(Path(run.__file__).parents[1] / "__main__.py"), "train"])
+    assert shlex.split(run.command("train"))[1:] == ["-m", "minigan", "train"]
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered")  # NumPy's note on the injected NaN
@@ -93,7 +113,7 @@ def test_a_diverging_d_step_stops_and_keeps_the_last_good_checkpoint(tmp_path, c
         return healthy_g_step()
 
     model.g_step = g_step_that_diverges_at_step_7
-    settings = {"data": "ring", "seed": 0, "overrides": {"batch_size": 32}, "mnist_path": None,
+    settings = {"data": "ring", "seed": 0, "overrides": {"batch_size": 32}, "mnist_path": None, "data_fingerprint": None,
                 "output": {"log_every": 10, "frames": 4, "checkpoint_every": 5}}  # a complete run record, as saved
     status = run.train(model, settings, tmp_path, steps=20, checkpoint_every=5, frames=4, progress=False)
     assert status == 1
@@ -115,6 +135,7 @@ def test_a_g_step_diverging_after_its_d_steps_keeps_the_last_good_checkpoint(tmp
 
     model.generator_loss = loss_that_turns_nan_at_step_7
     settings = {"data": "ring", "seed": 0, "overrides": {"batch_size": 32, "k": 2}, "mnist_path": None,
+                "data_fingerprint": None,
                 "output": {"log_every": 10, "frames": 4, "checkpoint_every": 5}}  # a complete run record, as saved
     status = run.train(model, settings, tmp_path, steps=20, checkpoint_every=5, frames=4, progress=False)
     assert status == 1 and "loss_g is nan" in capsys.readouterr().err
@@ -166,7 +187,7 @@ def test_a_cli_checkpoint_with_a_part_missing_is_refused_for_resume(tmp_path):
 def test_resuming_from_a_folder_that_does_not_exist_creates_nothing(tmp_path):
     missing = tmp_path / "no_such_run"
     result = _run_cli("train", "--resume", str(missing))
-    assert result.returncode == 2 and f"no checkpoint file at {missing / 'checkpoint.npz'}" in result.stderr
+    assert result.returncode == 2 and f"checkpoint file not found: {missing / 'checkpoint.npz'}" in result.stderr
     assert not missing.exists()
 
 
@@ -243,3 +264,59 @@ def test_cli_and_library_share_one_training_loop(tmp_path, monkeypatch):
     monkeypatch.setattr(GAN, "train", lambda self, *a, **kw: calls.append(kw) or train(self, *a, **kw))
     assert cli.main(["train", "--steps", "10", "--out", str(tmp_path), *QUICK]) == 0
     assert len(calls) == 1 and callable(calls[0]["stop"]) and calls[0]["callbacks"]
+
+
+def test_a_new_run_into_a_folder_holding_a_run_is_refused_and_says_how_to_resume_or_overwrite(tmp_path):
+    """Running the README's main command twice must not replace the first run without a word."""
+    assert cli.main(["train", "--steps", "5", "--out", str(tmp_path), *QUICK]) == 0
+    before = (tmp_path / "checkpoint.npz").read_bytes()
+    again = _run_cli("train", "--steps", "5", "--out", str(tmp_path), *QUICK)
+    assert again.returncode == 2 and "Traceback" not in again.stderr
+    assert again.stderr.strip().splitlines() == [
+        f"minigan: error: {tmp_path} holds a run already (checkpoint.npz); continue it with: "
+        f"{shlex.join([sys.executable, '-m', 'minigan', 'train', '--resume', str(tmp_path)])} "
+        "(add --steps N to go further), or start a new run there with --overwrite"]
+    assert (tmp_path / "checkpoint.npz").read_bytes() == before
+    assert cli.main(["train", "--steps", "3", "--seed", "1", "--out", str(tmp_path), "--overwrite", *QUICK]) == 0
+    state = checkpoint.load(tmp_path / "checkpoint.npz")
+    assert state["step"] == 3 and state["run"]["seed"] == 1
+    assert not (tmp_path / "metrics.csv").exists()  # the old run's rows are gone (3 steps log none)
+
+
+def test_resume_and_overwrite_together_are_refused(tmp_path):
+    result = _run_cli("train", "--resume", str(tmp_path), "--overwrite")
+    assert result.returncode == 2 and "drop --overwrite" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_run_holds_at_most_frames_plus_two_snapshots_and_frames_may_equal_steps(tmp_path):
+    """The checkpoint keeps every snapshot a run draws: their number must not grow with the run."""
+    assert cli.main(["train", "--steps", "19", "--frames", "10", "--out", str(tmp_path / "a"), *QUICK[:2],
+                     "--no-progress"]) == 0
+    assert len(checkpoint.load(tmp_path / "a" / "checkpoint.npz")["frames"]) <= 10 + 2
+    assert cli.main(["train", "--steps", "12", "--frames", "12", "--out", str(tmp_path / "b"), *QUICK[:2],
+                     "--no-progress"]) == 0
+    assert len(checkpoint.load(tmp_path / "b" / "checkpoint.npz")["frames"]) == 13  # step 0, then every step
+    assert_real_image(tmp_path / "b" / "training.gif", frames=13)
+    assert cli.main(["train", "--resume", str(tmp_path / "b"), "--no-progress"]) == 0
+
+
+def test_more_frames_than_a_run_may_draw_are_refused_in_one_line(tmp_path):
+    result = _run_cli("train", "--frames", "100000", "--out", str(tmp_path / "run"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--frames: expected at most 500 snapshots, got 100000" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_run_resumed_for_more_steps_thins_its_snapshots_evenly():
+    shots = [{"step": i} for i in range(run_state.MAX_SNAPSHOTS + 300)]
+    kept = run_state.thin(shots)
+    assert len(kept) == run_state.MAX_SNAPSHOTS and kept[0] is shots[0] and kept[-1] is shots[-1]
+    gaps = np.diff([s["step"] for s in kept])
+    assert gaps.min() >= 1 and gaps.max() - gaps.min() <= 1  # evenly spaced
+
+
+def test_importing_the_command_line_loads_neither_matplotlib_nor_the_engine_of_pictures():
+    """`minigan --help` and every refusal stay quick: matplotlib is imported only to draw."""
+    code = "import sys, minigan.app.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'PIL')))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -6,6 +6,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from minigan import data, metrics, theory
 
@@ -95,8 +97,67 @@ def test_corrupt_idx_files_are_refused_clearly(tmp_path):
         data.read_idx(tmp_path / "broken.gz")
     with pytest.raises(FileNotFoundError, match="IDX file not found"):
         data.read_idx(tmp_path / "missing")
-    with pytest.raises(FileNotFoundError, match="no MNIST images file"):
+    with pytest.raises(FileNotFoundError, match="no MNIST training images"):
         data.load_mnist(tmp_path / "..")
+
+
+def test_a_folder_of_mnist_as_distributed_gives_the_training_images_never_the_test_set(tmp_path):
+    """MNIST comes as train-images-idx3-ubyte.gz (60,000 images) and t10k-images-idx3-ubyte.gz
+    (the 10,000 of the test set), and t10k sorts first: the folder must still give the training set."""
+    _write_idx(tmp_path / "train-images-idx3-ubyte.gz", np.zeros((3, 28, 28), dtype=np.uint8))
+    _write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", np.zeros((5, 28, 28), dtype=np.uint8))
+    (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(b"")
+    assert data.locate_mnist(tmp_path) == tmp_path / "train-images-idx3-ubyte.gz"
+    assert len(data.load_mnist(tmp_path)) == 3
+    assert len(data.load_mnist(tmp_path / "t10k-images-idx3-ubyte.gz")) == 5  # named, the test set is used
+
+
+def test_a_folder_with_two_training_files_or_only_the_test_set_is_refused_naming_them(tmp_path):
+    images = np.zeros((3, 28, 28), dtype=np.uint8)
+    _write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", images)
+    with pytest.raises(FileNotFoundError, match=r"only the test set \(t10k-images-idx3-ubyte.gz\)"):
+        data.locate_mnist(tmp_path)
+    _write_idx(tmp_path / "train-images-idx3-ubyte", images)
+    _write_idx(tmp_path / "train-images-idx3-ubyte.gz", images)
+    with pytest.raises(ValueError, match="2 MNIST training images files "
+                                         r"\(train-images-idx3-ubyte, train-images-idx3-ubyte.gz\); name the file"):
+        data.locate_mnist(tmp_path)
+
+
+@pytest.mark.parametrize("images, type_byte, problem", [
+    (np.zeros((0, 28, 28), dtype=np.uint8), 0x08, r"holds no pixels \(shape \(0, 28, 28\)\)"),
+    (np.zeros((5, 28, 0), dtype=np.uint8), 0x08, r"holds no pixels \(shape \(5, 28, 0\)\)"),
+    (np.full((2, 2, 2), 1000, dtype=np.int16), 0x0B, r"holds int16 values; MNIST images are bytes"),
+    (np.zeros((2, 2, 2), dtype=np.float32), 0x0D, r"holds float32 values"),
+    (None, 0x08, r"IDX header says 65 dimensions; at most 64"),  # NumPy cannot make such an array
+])
+def test_idx_images_that_are_empty_not_bytes_or_of_too_many_dimensions_are_refused_naming_the_file(
+        tmp_path, images, type_byte, problem):
+    path = tmp_path / "train-images-idx3-ubyte"
+    if images is None:
+        path.write_bytes(bytes([0, 0, type_byte, 65]) + struct.pack(">I", 1) * 65 + b"\x00")
+    else:
+        _write_idx(path, images, type_byte)
+    with pytest.raises(ValueError, match=f"^{path}: {problem}"):
+        data.load_mnist(path)
+
+
+@settings(max_examples=200)
+@given(header=st.binary(min_size=0, max_size=24), body=st.binary(max_size=64), gzipped=st.booleans())
+def test_an_idx_file_with_any_header_is_read_exactly_or_refused_in_one_line_naming_it(tmp_path_factory, header,
+                                                                                      body, gzipped):
+    path = tmp_path_factory.mktemp("idx") / ("images-idx3-ubyte" + (".gz" if gzipped else ""))
+    raw = bytes([0, 0]) + header + body if header[:1] != b"\xff" else header + body  # mostly valid magic
+    (gzip.open if gzipped else open)(path, "wb").write(raw)
+    try:
+        array = data.read_idx(path)
+    except ValueError as exc:
+        assert str(path) in str(exc) and "\n" not in str(exc)
+        return
+    dtype, ndim = np.dtype(data._IDX_TYPES[raw[2]]), raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    assert array.shape == shape and array.dtype == dtype.newbyteorder("=")
+    assert array.tobytes() == np.frombuffer(raw[4 + 4 * ndim:], dtype=dtype).astype(array.dtype).tobytes()
 
 
 def test_digits_load_as_64_features_in_unit_range():

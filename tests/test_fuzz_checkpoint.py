@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minigan import data
-from minigan.app import checkpoint, probe
+from minigan.app import checkpoint, probe, run_state
 from minigan.gan import GAN, GANConfig, make_networks
 
 RECORD = "__minigan__.json"
@@ -37,6 +37,7 @@ def _run_state() -> dict:
     state = gan.state_dict()
     state.update(
         run={"data": "ring", "seed": 0, "overrides": {"batch_size": 8}, "mnist_path": None,
+             "data_fingerprint": run_state.fingerprint(ring),
              "output": {"log_every": 10, "frames": 40, "checkpoint_every": 500}, "steps": 10},
         history=history.columns(),
         frames=[probe.snapshot(gan, gan.sample_noise(4, np.random.default_rng(2)), grid_points=3)],
@@ -240,7 +241,7 @@ def test_any_field_rewritten_to_another_type_is_refused(saved, leaves, tmp_path,
     path, value = choice.draw(st.sampled_from(leaves))
     new = choice.draw(OTHER_KINDS.filter(lambda v: _kind(v) != _kind(value)))
     crafted = _rewrite(raw, lambda r: _replace(r, path, new))
-    assert _outcome(tmp_path / "c.npz", crafted, state, checkpoint.RUN_STATE) == "refused", (path, new)
+    assert _outcome(tmp_path / "c.npz", crafted, state, run_state.RUN_STATE) == "refused", (path, new)
 
 
 def _fifo(tmp_path):
@@ -266,9 +267,9 @@ CRAFTED = {  # what a hostile or damaged record could say, each out of range or 
     "zero batch size": lambda s, tmp: s["config"].update(batch_size=0),
     "unknown data set": lambda s, tmp: s["run"].update(data="cifar"),
     "override outside the list": lambda s, tmp: s["run"]["overrides"].update(dtype="float16"),
-    "mnist path /dev/zero": lambda s, tmp: s["run"].update(mnist_path="/dev/zero"),
-    "mnist path a FIFO": lambda s, tmp: s["run"].update(mnist_path=_fifo(tmp)),
-    "mnist path a folder without images": lambda s, tmp: s["run"].update(mnist_path=str(tmp)),
+    "mnist path a number": lambda s, tmp: s["run"].update(mnist_path=5),
+    "data fingerprint not a digest": lambda s, tmp: s["run"].update(data_fingerprint="a" * 63),
+    "more frames asked for than a run may draw": lambda s, tmp: s["run"]["output"].update(frames=10**6),
     "foreign generator state": lambda s, tmp: s["rng"].update(bit_generator="MT19937"),
     "generator state out of range": lambda s, tmp: s["rng"]["state"].update(state=-1),
     "array placeholder of unknown name": lambda s, tmp: s["generator"].update({"0.weight": {"__array__": "nope"}}),
@@ -285,7 +286,7 @@ def test_a_crafted_field_is_refused_naming_the_file_and_the_part(saved, tmp_path
         CRAFTED[what](record["state"], tmp_path)
         return json.dumps(record).replace('"INF"', "1e400")
 
-    assert _outcome(tmp_path / "c.npz", _rewrite(raw, edit), state, checkpoint.RUN_STATE) == "refused"
+    assert _outcome(tmp_path / "c.npz", _rewrite(raw, edit), state, run_state.RUN_STATE) == "refused"
 
 
 @pytest.mark.parametrize("text", [
@@ -382,12 +383,12 @@ def test_a_path_that_is_not_a_regular_file_is_refused_without_reading(tmp_path, 
 def test_save_refuses_a_state_that_load_would_refuse(tmp_path):
     state = _run_state()
     state["step"] = -1
-    with pytest.raises(ValueError, match="step: expected a whole number ≥ 0"):
-        checkpoint.save(tmp_path / "c.npz", state, checkpoint.RUN_STATE)
+    with pytest.raises(ValueError, match="state/step must be a whole number ≥ 0"):
+        checkpoint.save(tmp_path / "c.npz", state, run_state.RUN_STATE)
     assert not (tmp_path / "c.npz").exists()
     state["step"] = 3
-    checkpoint.save(tmp_path / "c.npz", state, checkpoint.RUN_STATE)
-    assert _same(checkpoint.load(tmp_path / "c.npz", checkpoint.RUN_STATE), _tuples_as_lists(state))
+    checkpoint.save(tmp_path / "c.npz", state, run_state.RUN_STATE)
+    assert _same(checkpoint.load(tmp_path / "c.npz", run_state.RUN_STATE), _tuples_as_lists(state))
 
 
 def test_a_config_with_a_field_missing_is_refused(saved, tmp_path):
@@ -399,4 +400,39 @@ def test_a_config_with_a_field_missing_is_refused(saved, tmp_path):
 
     with pytest.raises(checkpoint.CheckpointError, match="config: missing 'gp_weight'"):
         (tmp_path / "c.npz").write_bytes(_rewrite(raw, edit))
-        checkpoint.load(tmp_path / "c.npz", checkpoint.RUN_STATE)
+        checkpoint.load(tmp_path / "c.npz", run_state.RUN_STATE)
+
+
+def test_a_run_holding_the_most_snapshots_a_run_can_hold_saves_and_loads(tmp_path):
+    """The record (names, shapes and digests of every array) grows with the snapshots: at the most
+    a run can hold it must still fit its cap, or the run could never be saved or resumed."""
+    state = _run_state()
+    state["frames"] = state["frames"] * run_state.MAX_SNAPSHOTS
+    state["run"]["output"]["frames"] = run_state.MAX_FRAMES
+    run_state.save(tmp_path / "c.npz", state)
+    with zipfile.ZipFile(tmp_path / "c.npz") as archive:
+        record_size = archive.getinfo(RECORD).file_size
+    assert record_size < checkpoint.MAX_RECORD_BYTES / 2, record_size  # with room to spare
+    assert len(run_state.load(tmp_path / "c.npz")["frames"]) == run_state.MAX_SNAPSHOTS
+    state["frames"].append(state["frames"][0])
+    with pytest.raises(ValueError, match=f"state/frames: expected at most {run_state.MAX_SNAPSHOTS} items"):
+        run_state.save(tmp_path / "c.npz", state)
+
+
+def test_a_run_saved_before_runs_recorded_their_data_still_resumes(tmp_path):
+    state = _run_state()
+    del state["run"]["data_fingerprint"]
+    checkpoint.save(tmp_path / "c.npz", state)
+    assert run_state.load(tmp_path / "c.npz")["run"]["data_fingerprint"] is None
+
+
+def test_the_file_format_knows_nothing_of_runs_and_reads_files_with_the_data_readers_check(tmp_path):
+    """One home each: the file check is data.open_regular_file (checkpoints and IDX files say the
+    same), the checks of fields are minigan.validate's, a run's schema lives in run_state."""
+    assert not any(hasattr(checkpoint, name) for name in ("RUN_STATE", "GAN_STATE", "OVERRIDABLE"))
+    fifo = Path(_fifo(tmp_path))
+    with pytest.raises(checkpoint.CheckpointError) as refused:
+        checkpoint.load(fifo)
+    with pytest.raises(ValueError) as idx_refused:
+        data.read_idx(fifo)
+    assert str(refused.value).split(fifo.name)[-1] == str(idx_refused.value).split(fifo.name)[-1]

@@ -95,3 +95,29 @@ def test_the_manifold_is_a_curve_for_1d_noise_and_a_slice_for_more(tmp_path, lat
     shot = probe.snapshot(model, model.sample_noise(64, np.random.default_rng(0)))
     assert shot["manifold"].shape == ((41, 2) if latent_dim == 1 else (41, 41, 2))
     assert_real_image(plot.frame_figure(shot, model.data, tmp_path / "frame.png"))
+
+
+def test_a_2d_frame_shows_both_real_and_fake_samples_above_a_faint_manifold_with_labelled_axes():
+    """Where G is right its samples sit on the real ones: the fakes are drawn above the real
+    samples, translucent, so both show; the manifold's long lines stay beneath both, and light."""
+    model, snapshots, _ = _trained_snapshots("ring", shots=1, batch_size=64)
+    fig, ax = plot.subplots()
+    artists = plot.frame(ax, snapshots[-1], model.data, real=model.data.sample(300, np.random.default_rng(0)))
+    real, fake, manifold = artists["real"], artists["fake"], artists["manifold"]
+    assert manifold.get_zorder() < real.get_zorder() < fake.get_zorder() < artists["arrows"].get_zorder()
+    assert fake.get_alpha() < 0.7 and manifold.get_alpha() <= 0.35
+    assert fake.get_sizes()[0] > real.get_sizes()[0]  # a fake is larger than the real sample it covers
+    assert ax.get_xlabel() and ax.get_ylabel()
+
+
+def test_the_jsd_of_a_g_sharper_than_the_data_is_not_scored_below_the_data_themselves():
+    """The chart compares G's JSD estimate with the same estimate for samples of p_data. Blurring
+    only G's side with the estimate's kernel made a G whose modes are narrower than the data's
+    score better than the data; both sides are now seen through the same kernel."""
+    ring = data.ring()
+    sharper = data.GaussianMixture(ring.means, 0.5 * ring.stds).sample(512, np.random.default_rng(3))
+    numbers = probe.evaluate(ring, sharper)
+    assert numbers["js"] > numbers["js_of_data"]
+    assert numbers["js_of_data"] < 0.02  # the floor that the number of samples sets
+    far = ring.sample(512, np.random.default_rng(4)) + 10.0
+    assert probe.evaluate(ring, far)["js"] == pytest.approx(np.log(2), abs=1e-3)

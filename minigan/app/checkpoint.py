@@ -19,11 +19,12 @@ read whole, so its zip CRC-32 is checked, its .npy header must be byte for byte 
 ``save`` writes, and the SHA-256 of its data must match the manifest's: a damaged file is
 refused, never loaded with shifted or reshaped data. The record's size and nesting are
 bounded, and a ``Schema`` (the same one for ``save`` and ``load``) can check every field
-of the state by type and range: ``RUN_STATE`` is the one of ``minigan train``.
+of the state by type and range (``minigan.app.run_state.RUN_STATE`` is the one of a
+``minigan train`` run).
 
-Saving is atomic: the file is written to a temporary name in the same folder, flushed to
-disk, then renamed over the old checkpoint (``os.replace`` is atomic). A crash or a full
-disk at any moment leaves the previous checkpoint whole.
+Saving is atomic (``minigan.app.files.write_atomically``): the file is written to a
+temporary name in the same folder, flushed to disk, then renamed over the old checkpoint.
+A crash or a full disk at any moment leaves the previous checkpoint whole.
 """
 
 from __future__ import annotations
@@ -34,17 +35,16 @@ import json
 import math
 import os
 import re
-import stat
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np  # host side: checkpoints hold host copies of the arrays
 
-from minigan import backend
+from minigan import backend, validate
+from minigan.app.files import write_atomically
+from minigan.data import open_regular_file
 
-__all__ = ["CheckpointError", "save", "load", "remove_stale_temporaries", "FORMAT", "VERSION",
-           "Schema", "GAN_STATE", "RUN_STATE"]
+__all__ = ["CheckpointError", "SchemaError", "Schema", "save", "load", "FORMAT", "VERSION"]
 
 FORMAT = "minigan-checkpoint"
 VERSION = 2
@@ -65,41 +65,40 @@ class CheckpointError(ValueError):
 
 
 class SchemaError(ValueError):
-    """A field of a state that does not fit its schema; ``part`` says where it is."""
-
-    def __init__(self, part: str, problem: str):
-        self.part, self.problem = part, problem
-        super().__init__(f"{part or 'the state'}: {problem}")
+    """A field of a state that does not fit its schema; the message starts with where it is."""
 
 
 class Schema:
-    """What a state must look like, field by field; ``check(state)`` raises a SchemaError.
+    """What a state must look like, field by field; ``check(state, name)`` raises a SchemaError.
 
     A schema is built from: a dict {key: schema} (exactly these keys), ``Schema.each(s)``
     (a list of items), ``Schema.table(s)`` (a dict of any text keys), ``Schema.maybe(s)``
-    (None or s), ``Schema.either(a, b)``, and leaves: functions that take a value and return
-    the problem with it as text, or None when it is fine.
+    (None or s), ``Schema.either(a, b)``, ``Schema.choice(*options)``, and leaves: the checks
+    of ``minigan.validate``, functions ``check(name, value)`` that raise a ValueError naming
+    ``name`` (a field's place in the state, e.g. ``state/run/seed``).
     """
 
     def __init__(self, spec):
         self.spec = spec
 
-    def check(self, value, part: str = "") -> None:
+    def check(self, value, part: str = "state") -> None:
         spec = self.spec
         if isinstance(spec, dict):
             if not isinstance(value, dict):
-                raise SchemaError(part, f"expected a record with fields {', '.join(spec)}, got {_brief(value)}")
+                raise SchemaError(f"{part}: expected a record with fields {', '.join(spec)}, "
+                                  f"got {validate.brief(value)}")
             missing, unknown = [k for k in spec if k not in value], [k for k in value if k not in spec]
             if missing or unknown:
-                raise SchemaError(part, "; ".join(filter(None, (
+                raise SchemaError(f"{part}: " + "; ".join(filter(None, (
                     missing and f"missing {', '.join(map(repr, missing))}",
                     unknown and f"unexpected {', '.join(map(repr, unknown))}"))))
             for key, field in spec.items():
-                Schema.of(field).check(value[key], _join_part(part, key))
+                Schema.of(field).check(value[key], f"{part}/{key}")
         elif callable(spec):
-            problem = spec(value)
-            if problem:
-                raise SchemaError(part, problem)
+            try:
+                spec(part, value)
+            except ValueError as exc:
+                raise SchemaError(str(exc)) from None
         else:
             raise TypeError(f"not a schema: {spec!r}")
 
@@ -108,21 +107,25 @@ class Schema:
         return spec if isinstance(spec, Schema) else Schema(spec)
 
     @staticmethod
-    def each(item, length: int | None = None) -> Schema:
+    def each(item, length: int | None = None, most: int | None = None) -> Schema:
+        """A list of items (exactly ``length`` of them, or at most ``most``, if given)."""
         def check(value, part):
             if not isinstance(value, list) or (length is not None and len(value) != length):
-                raise SchemaError(part, f"expected a list{f' of {length}' if length else ''}, got {_brief(value)}")
+                raise SchemaError(f"{part}: expected a list{f' of {length}' if length else ''}, "
+                                  f"got {validate.brief(value)}")
+            if most is not None and len(value) > most:
+                raise SchemaError(f"{part}: expected at most {most} items, got {len(value)}")
             for i, element in enumerate(value):
-                Schema.of(item).check(element, _join_part(part, i))
+                Schema.of(item).check(element, f"{part}/{i}")
         return _Custom(check)
 
     @staticmethod
     def table(item) -> Schema:
         def check(value, part):
             if not isinstance(value, dict):
-                raise SchemaError(part, f"expected a table of named entries, got {_brief(value)}")
+                raise SchemaError(f"{part}: expected a table of named entries, got {validate.brief(value)}")
             for key, element in value.items():
-                Schema.of(item).check(element, _join_part(part, key))
+                Schema.of(item).check(element, f"{part}/{key}")
         return _Custom(check)
 
     @staticmethod
@@ -138,185 +141,22 @@ class Schema:
                 Schema.of(second).check(value, part)
         return _Custom(check)
 
+    @staticmethod
+    def choice(*options) -> Schema:
+        """One of ``options`` (text), exactly."""
+        def check(value, part):
+            if not isinstance(value, str):
+                raise SchemaError(f"{part} must be one of {', '.join(options)}, got {validate.brief(value)}")
+            try:
+                validate.one_of(part, value, options)
+            except ValueError as exc:
+                raise SchemaError(str(exc)) from None
+        return _Custom(check)
+
 
 class _Custom(Schema):
-    def check(self, value, part: str = "") -> None:
+    def check(self, value, part: str = "state") -> None:
         self.spec(value, part)
-
-
-def _join_part(part: str, key) -> str:
-    return f"{part}/{key}" if part else str(key)
-
-
-def _brief(value) -> str:
-    text = repr(value)
-    return f"{type(value).__name__} {text[:60] + '...' if len(text) > 60 else text}"
-
-
-# Leaves: each returns the problem with a value, or None.
-
-
-def whole(low: int = 0):
-    def check(value):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            return f"expected a whole number ≥ {low}, got {_brief(value)}"
-    return check
-
-
-def positive(value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
-        return f"expected a finite number > 0, got {_brief(value)}"
-
-
-def fraction(value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        return f"expected a number in [0, 1), got {_brief(value)}"
-
-
-def flag(value):
-    if not isinstance(value, bool):
-        return f"expected true or false, got {_brief(value)}"
-
-
-def text(*choices):
-    def check(value):
-        if not isinstance(value, str) or (choices and value not in choices):
-            return f"expected {'one of ' + ', '.join(choices) if choices else 'text'}, got {_brief(value)}"
-    return check
-
-
-def array(kinds: str = "f", finite: bool = True, ndim: int | None = None):
-    """An array whose dtype kind is one of ``kinds`` (f float, i/u integer, b bool)."""
-    def check(value):
-        if not isinstance(value, np.ndarray) or value.dtype.kind not in kinds:
-            return f"expected an array of kind {kinds!r}, got {_brief(value)}"
-        if ndim is not None and value.ndim != ndim:
-            return f"expected a {ndim}-D array, got shape {value.shape}"
-        if finite and value.dtype.kind == "f" and not np.isfinite(value).all():
-            return "holds NaN or infinite values"
-    return check
-
-
-def _gan_config(value, complete: bool = True):
-    """The problem with ``value`` as GANConfig fields (all of them if ``complete``), or None."""
-    from minigan.gan import GANConfig  # the run's settings are checked by the class that holds them
-
-    if not isinstance(value, dict):
-        return f"expected a record of GAN settings, got {_brief(value)}"
-    missing = sorted(set(GANConfig.__dataclass_fields__) - set(value))
-    if complete and missing:
-        return f"missing {', '.join(map(repr, missing))}"
-    settings = dict(value)
-    if isinstance(settings.get("betas"), list):
-        settings["betas"] = tuple(settings["betas"])  # JSON has no tuples
-    try:
-        GANConfig(**settings)
-    except (TypeError, ValueError, KeyError) as exc:
-        return str(exc)
-
-
-def _rng_state(value):
-    if not isinstance(value, dict) or set(value) != {"bit_generator", "state", "has_uint32", "uinteger"}:
-        return f"expected the state of a PCG64 generator, got {_brief(value)}"
-    inner = value["state"]
-    numbers = [value["has_uint32"], value["uinteger"], *(inner.values() if isinstance(inner, dict) else [None])]
-    if not isinstance(inner, dict) or set(inner) != {"state", "inc"} or any(whole()(n) for n in numbers):
-        return f"expected whole numbers in the state of a PCG64 generator, got {_brief(value)}"
-    try:
-        np.random.PCG64().state = value  # NumPy checks every field of the generator's state
-    except (TypeError, ValueError, KeyError, OverflowError) as exc:
-        return f"not the state of a PCG64 generator ({exc})"
-
-
-def _mnist_path(value):
-    from minigan import data
-
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        return f"expected a path, got {_brief(value)}"
-    try:
-        data.locate_mnist(value)  # exactly the check that --mnist-path gets
-    except (OSError, ValueError) as exc:
-        return str(exc)
-
-
-def _number(value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return f"expected a number, got {_brief(value)}"
-
-
-def _frame(value):
-    """A snapshot of ``minigan.app.probe``: its step counters, whether D is a critic, and numbers
-    and host arrays about G and D at that step."""
-    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-        return f"expected a snapshot (a table of arrays), got {_brief(value)}"
-    for key, item in value.items():
-        if key in ("step", "d_steps", "g_steps"):
-            problem = whole()(item)
-        elif key == "critic":
-            problem = flag(item)
-        else:
-            problem = array(finite=False)(item) and _number(item)
-        if problem:
-            return f"{key}: {problem}"
-    if "step" not in value:
-        return "has no step"
-
-
-def _history(value):
-    if not isinstance(value, dict) or not all(isinstance(v, np.ndarray) for v in value.values()):
-        return f"expected a table of columns, got {_brief(value)}"
-    if len({v.shape for v in value.values()}) > 1 or any(v.ndim != 1 or v.dtype.kind != "f" for v in value.values()):
-        return "expected float columns of one length"
-    if value and "step" not in value:
-        return "has no 'step' column"
-
-
-ADAM = {"type": text("Adam"),
-        "hyperparameters": {"lr": positive, "betas": Schema.each(fraction, length=2), "eps": positive},
-        "steps": Schema.each(whole()),
-        "buffers": {"m": Schema.each(array()), "v": Schema.each(array())}}
-
-GAN_STATE = {
-    "generator": Schema.table(array()),
-    "discriminator": Schema.table(array()),
-    "opt_g": ADAM,
-    "opt_d": ADAM,
-    "step": whole(),
-    "d_steps": whole(),
-    "g_steps": whole(),
-    "g_average": Schema.maybe(Schema.table(array())),
-    "rng": _rng_state,
-    "config": _gan_config,
-}
-"""What ``GAN.state_dict()`` holds: finite float weights, Adam with a positive finite
-learning rate and betas in [0, 1), step counters ≥ 0, a PCG64 state, settings GANConfig accepts."""
-
-OVERRIDABLE = ("loss", "k", "batch_size", "lr_g", "lr_d", "latent_dim", "noise")
-
-RUN_STATE = Schema({
-    **GAN_STATE,
-    "run": {
-        "data": text("gaussian", "ring", "pacgan_ring", "grid", "digits", "mnist"),
-        "seed": whole(),
-        "overrides": _Custom(lambda value, part: _check_overrides(value, part)),
-        "mnist_path": _mnist_path,
-        "output": {"log_every": whole(1), "frames": whole(1), "checkpoint_every": whole(1)},
-        "steps": whole(1),
-    },
-    "history": _history,
-    "frames": Schema.each(_frame),
-})
-"""What ``minigan train`` saves: the GAN's state, the run's settings, its history and frames."""
-
-
-def _check_overrides(value, part):
-    if not isinstance(value, dict) or not set(value) <= set(OVERRIDABLE):
-        raise SchemaError(part, f"expected settings among {', '.join(OVERRIDABLE)}, got {_brief(value)}")
-    problem = _gan_config(value, complete=False)  # each one a value GANConfig accepts
-    if problem:
-        raise SchemaError(part, problem)
 
 
 # ----------------------------------------------------------------------------- saving
@@ -364,39 +204,6 @@ def _write_archive(stream, record_text: str, arrays: dict) -> None:
                 out.write(array.data)
 
 
-def _write_atomically(path: Path, write) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(temporary, 0o666 & ~umask)  # the permissions of an ordinary new file, not mkstemp's 0600
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            write(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)  # the moment the new checkpoint replaces the old one
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable
-        folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
-
-
-def remove_stale_temporaries(path) -> list[Path]:
-    """Delete the temporary files that a save killed mid-write left next to ``path``.
-
-    Call it only while no other process saves to ``path`` (the run driver holds a lock)."""
-    path = Path(path)
-    stale = sorted(path.parent.glob(f".{path.name}.*.tmp"))
-    for leftover in stale:
-        leftover.unlink(missing_ok=True)
-    return stale
-
-
 def save(path, state: dict, schema: Schema | dict | None = None) -> Path:
     """Write ``state`` to ``path`` atomically; returns the path.
 
@@ -415,8 +222,7 @@ def save(path, state: dict, schema: Schema | dict | None = None) -> Path:
     if len(text.encode()) > MAX_RECORD_BYTES or _depth(text) > MAX_DEPTH:
         raise ValueError(f"the state is too large or too deeply nested to save outside arrays "
                          f"(limits: {MAX_RECORD_BYTES} bytes, {MAX_DEPTH} levels)")
-    _write_atomically(path, lambda stream: _write_archive(stream, text, arrays))
-    return path
+    return write_atomically(path, lambda stream: _write_archive(stream, text, arrays))
 
 
 # ----------------------------------------------------------------------------- loading
@@ -488,9 +294,9 @@ class _Reader:
         if record.get("version") != VERSION:
             self.refuse("format", f"version {record.get('version')!r}; this minigan reads version {VERSION}")
         try:
-            RECORD_SCHEMA.check(record)
+            RECORD_SCHEMA.check(record, "record")
         except SchemaError as exc:
-            self.refuse(f"record {exc.part}" if exc.part else "record", exc.problem)
+            raise CheckpointError(f"{self.path}: {exc}") from None
         return record
 
     def arrays(self, manifest: dict) -> dict:
@@ -520,55 +326,43 @@ class _Reader:
             arrays[name] = np.frombuffer(raw, dtype=dtype, offset=len(header)).reshape(shape).copy()
         return arrays
 
-    def state(self, layout, arrays: dict, part: str = ""):
+    def state(self, layout, arrays: dict, part: str = "state"):
         """The saved state: the record's layout with each {'__array__': name} replaced by its array."""
         if isinstance(layout, dict):
             if "__array__" in layout:
                 name = layout["__array__"]
                 if set(layout) != {"__array__"} or not isinstance(name, str) or name not in arrays:
-                    self.refuse(f"state {part or '/'}", f"refers to an array the manifest does not name: {layout!r:.80}")
+                    self.refuse(part, f"refers to an array the manifest does not name: {validate.brief(layout)}")
                 return arrays.pop(name)  # pop: an array is used once
-            return {k: self.state(v, arrays, _join_part(part, k)) for k, v in layout.items()}
+            return {k: self.state(v, arrays, f"{part}/{k}") for k, v in layout.items()}
         if isinstance(layout, list):
-            return [self.state(v, arrays, _join_part(part, i)) for i, v in enumerate(layout)]
+            return [self.state(v, arrays, f"{part}/{i}") for i, v in enumerate(layout)]
         return layout
 
 
-def _hex_digest(value):
-    if not isinstance(value, str) or not re.fullmatch(r"[0-9a-f]{64}", value):
-        return f"expected a SHA-256 digest (64 hex digits), got {_brief(value)}"
-
-
 RECORD_SCHEMA = Schema({
-    "format": text(FORMAT), "version": whole(), "state": lambda layout: None,  # the state: checked as it is rebuilt
-    "arrays": Schema.table({"dtype": text(*DTYPES), "shape": Schema.each(whole()), "sha256": _hex_digest}),
+    "format": Schema.choice(FORMAT), "version": validate.count,
+    "state": lambda name, layout: None,  # the state: checked as it is rebuilt
+    "arrays": Schema.table({"dtype": Schema.choice(*DTYPES), "shape": Schema.each(validate.count),
+                            "sha256": validate.sha256}),
 })
 """The record itself: its manifest names each array's dtype, shape and digest."""
 
 
-def _open_regular_file(path: Path):
-    """``path`` opened for reading, if it is a regular file (not a folder, FIFO or device)."""
+def _open(path: Path):
+    """``path`` opened for reading, and its size, if it is a regular file."""
     try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise CheckpointError(f"no checkpoint file at {path}") from None
-    except OSError as exc:
-        raise CheckpointError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
-    if not stat.S_ISREG(info.st_mode):
-        raise CheckpointError(f"{path}: is not a regular file (a FIFO, socket or device), so it is not read")
-    try:
-        return open(path, "rb"), info.st_size
-    except OSError as exc:
-        raise CheckpointError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        stream = open_regular_file(path, "checkpoint file")
+    except (FileNotFoundError, ValueError) as exc:
+        raise CheckpointError(str(exc)) from None
+    return stream, os.fstat(stream.fileno()).st_size
 
 
 def load(path, schema: Schema | dict | None = None) -> dict:
     """The state saved at ``path``, verified (and checked against ``schema`` if given);
     a CheckpointError naming the file and the part if anything is missing, corrupt or foreign."""
     path = Path(path)
-    stream, size = _open_regular_file(path)
+    stream, size = _open(path)
     try:
         with stream, zipfile.ZipFile(stream) as archive:
             reader = _Reader(path, archive, size)
@@ -586,5 +380,5 @@ def load(path, schema: Schema | dict | None = None) -> dict:
         try:
             Schema.of(schema).check(state)
         except SchemaError as exc:
-            raise CheckpointError(f"{path}: {exc.part or 'state'}: {exc.problem}") from None
+            raise CheckpointError(f"{path}: {exc}") from None
     return state

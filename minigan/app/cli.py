@@ -6,12 +6,19 @@ writes metrics, pictures and a checkpoint into the output folder (see that modul
 ``--resume DIR`` continues a run exactly as if it had never stopped. ``minigan demo NAME``
 runs ``demos/NAME.py`` in a fresh Python, exactly as ``python demos/NAME.py`` would.
 ``minigan lab`` opens ``minigan.app.lab``'s window.
+
+Every mistake, bad setting or failure is one line on stderr, never a traceback; the exit
+status is 0 for success, 1 for a run that failed (it diverged, the disk filled), 2 for
+input minigan refused, and 128 + the signal's number when a stop signal ended it (130 for
+Ctrl-C, 143 for SIGTERM, 129 for SIGHUP; 141 when the reader of its output went away).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -19,14 +26,14 @@ from pathlib import Path
 from minigan import backend, validate
 from minigan.app import presets
 from minigan.app import run as runs
+from minigan.app.run_state import MAX_FRAMES, OVERRIDABLE
 from minigan.gan import LOSSES, NOISE
 
 __all__ = ["main"]
 
 NOT_DEMOS = ("make_readme_assets",)  # a tool in demos/ that runs the demos, not a demo itself
 DEMOS = Path(__file__).resolve().parents[2] / "demos"
-OVERRIDABLE = ("loss", "k", "batch_size", "lr_g", "lr_d", "latent_dim", "noise")
-FIXED_BY_THE_RUN = ("data", "seed", "mnist_path", "out", *OVERRIDABLE)  # what --resume takes from the checkpoint
+FIXED_BY_THE_RUN = ("data", "seed", "out", *OVERRIDABLE)  # what --resume takes from the checkpoint
 
 
 class UsageError(Exception):
@@ -40,6 +47,13 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text}") from None
 
 
+def _frames(text: str) -> int:
+    number = _positive_int(text)
+    if number > MAX_FRAMES:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_FRAMES} snapshots, got {text}")
+    return number
+
+
 def _positive_float(text: str) -> float:
     try:
         return validate.positive_number("value", float(text))
@@ -51,19 +65,38 @@ def _given(args, names) -> dict:
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
+def _check_environment() -> None:
+    """The progress bar (tqdm) and the pictures (matplotlib) read settings from the environment
+    when imported: a value they refuse is named in one line before anything runs."""
+    try:
+        import tqdm  # noqa: F401  (reads the TQDM_* variables)
+    except (ValueError, TypeError) as exc:
+        names = ", ".join(f"{k}={v!r}" for k, v in os.environ.items() if k.startswith("TQDM_")) or "a TQDM_ variable"
+        raise UsageError(f"the environment sets {names}, which the progress bar (tqdm) cannot use ({exc}); "
+                         "unset it or fix its value") from None
+    try:
+        import matplotlib  # noqa: F401  (reads MPLBACKEND)
+    except ValueError as exc:
+        if "MPLBACKEND" not in os.environ:
+            raise
+        raise UsageError(f"the environment sets MPLBACKEND={os.environ['MPLBACKEND']!r}, which matplotlib "
+                         f"does not know ({exc}); unset it or name a known backend") from None
+
+
 def _train(args) -> int:
     if args.resume == "":
         raise UsageError("--resume needs the folder of a run, got an empty name")
     if args.resume:
-        clashes = list(_given(args, FIXED_BY_THE_RUN))
+        clashes = list(_given(args, FIXED_BY_THE_RUN)) + (["overwrite"] if args.overwrite else [])
         if clashes:
             options = ", ".join("--" + name.replace("_", "-") for name in clashes)
-            raise UsageError(f"--resume continues a run with its saved settings; drop {options} "
-                             "(only --steps, --log-every, --frames, --checkpoint-every and --backend may change)")
+            raise UsageError(f"--resume continues a run with its saved settings; drop {options} (only --steps, "
+                             "--log-every, --frames, --checkpoint-every, --backend and --mnist-path may change)")
+    _check_environment()
     backend.use(args.backend)
     output = _given(args, runs.OUTPUT_DEFAULTS)
     if args.resume:
-        model, run, history, snapshots = runs.resume(args.resume)  # before anything is written
+        model, run, history, snapshots = runs.resume(args.resume, mnist_path=args.mnist_path)  # before anything is written
         out = runs.writable_folder(Path(args.resume))
         run["output"].update(output)
         steps = args.steps or run["steps"]
@@ -74,7 +107,7 @@ def _train(args) -> int:
             mnist_path=args.mnist_path, out=args.out, output=output, steps=args.steps)
         history, snapshots = None, None
     return runs.train(model, run, out, steps, history=history, snapshots=snapshots, progress=args.progress,
-                      **run["output"])
+                      overwrite=args.overwrite, **run["output"])
 
 
 def _demo_scripts() -> dict:
@@ -99,11 +132,14 @@ def _demo(args) -> int:
         return 0
     if args.name not in scripts:
         raise UsageError(f"unknown demo {args.name!r}; known: {', '.join(scripts)}")
+    _check_environment()
     # its own Python process, as `python demos/NAME.py`: the script's folder is on its path
-    return subprocess.run([sys.executable, str(scripts[args.name]), *args.demo_args]).returncode
+    status = subprocess.run([sys.executable, str(scripts[args.name]), *args.demo_args]).returncode
+    return 128 - status if status < 0 else status  # a demo a signal ended: 128 + its number, as a shell says
 
 
 def _lab(args) -> int:
+    _check_environment()
     from minigan.app import lab  # matplotlib's import takes a second: only the lab pays for it
 
     return lab.main(args.data, args.loss, args.seed)
@@ -147,9 +183,16 @@ def _parser() -> argparse.ArgumentParser:
                        help="array module: numpy, or cupy on a GPU (default: numpy)")
     train.add_argument("--out", help="output folder (default: runs/<data>)")
     train.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR (its checkpoint.npz)")
-    train.add_argument("--mnist-path", help="with --data mnist: a local MNIST images IDX file or its folder")
+    train.add_argument("--overwrite", action="store_true",
+                       help="start a new run in --out even if it holds one (whose files are removed); "
+                            "without it, such a folder is refused")
+    train.add_argument("--mnist-path", metavar="PATH",
+                       help="with --data mnist: MNIST's training images, the IDX file itself or a folder holding "
+                            "exactly one train-images-idx3-ubyte (plain or .gz; the t10k-* test set is never "
+                            "picked); with --resume: where the run's file is now, if it moved")
     train.add_argument("--log-every", type=_positive_int, help="steps between rows of metrics.csv (default: 10)")
-    train.add_argument("--frames", type=_positive_int, help="snapshots to draw over the run (default: 40)")
+    train.add_argument("--frames", type=_frames,
+                       help=f"snapshots to draw over the run, at most {MAX_FRAMES} (default: 40)")
     train.add_argument("--checkpoint-every", type=_positive_int, help="steps between checkpoints (default: 500)")
     train.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                        help="show a progress bar (default: when writing to a terminal)")
@@ -173,12 +216,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a terminal that cannot show a θ or a ≥ gets an escape, not an error
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="backslashreplace")
     try:
-        backend.current()  # MINIGAN_BACKEND is read here: a bad value is one line, even for --help
-        args = _parser().parse_args(argv)
-        status = args.run(args)
-        sys.stdout.flush()  # a closed pipe is noticed here, not at exit
-        return status
+        with runs.stop_signals_interrupt():  # SIGTERM and SIGHUP end minigan as Ctrl-C does
+            backend.current()  # MINIGAN_BACKEND is read here: a bad value is one line, even for --help
+            args = _parser().parse_args(argv)
+            status = args.run(args)
+            sys.stdout.flush()  # a closed pipe is noticed here, not at exit
+            return status
     except (UsageError, runs.RunError, ValueError, FileNotFoundError, ImportError, backend.BackendError) as exc:
         print(f"minigan: error: {exc}", file=sys.stderr)
         return 2
@@ -192,9 +239,10 @@ def main(argv=None) -> int:
     except MemoryError as exc:
         print(f"minigan: error: out of memory ({exc or 'try a smaller --batch-size'})", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("minigan: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or a second stop signal during training
+        signum = getattr(exc, "signum", signal.SIGINT)
+        print(f"minigan: interrupted ({signal.Signals(signum).name}); stopped at once", file=sys.stderr)
+        return 128 + signum
 
 
 if __name__ == "__main__":

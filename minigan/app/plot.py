@@ -31,6 +31,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from minigan import metrics, theory
+from minigan.app.files import write_atomically
 from minigan.app.probe import kind as _kind
 
 __all__ = ["subplots", "frame", "frame_title", "arrow_scale", "frame_figure", "training_figure", "history_figure",
@@ -101,24 +102,29 @@ def _frame_2d(ax, shot, real, run_scale, colorbar) -> dict:
     artists = {"heat map": ax.imshow(  # a fine grid, interpolated: D's surface, not its pixels
         shot["d"], origin="lower", extent=extent, cmap="PuOr" if critic else "PRGn", interpolation="bilinear",
         vmin=None if critic else 0, vmax=None if critic else 1, alpha=0.6, aspect="auto")}
+    # drawn bottom to top: the manifold (faint), the real samples (small, dark), the fakes (larger,
+    # translucent, so the real ones show through where G got them right), the arrows
     artists["manifold"] = ax.add_collection(_mesh_lines(shot["manifold"], shot.get("latent_dim", 2)))
     if real is not None:
-        artists["real"] = ax.scatter(real[:, 0], real[:, 1], s=3, c=COLOURS["real"], alpha=0.5, zorder=4,
-                                     label="real x ~ p_data")  # on top: where the data are must stay visible
+        artists["real"] = ax.scatter(real[:, 0], real[:, 1], s=2, c=COLOURS["real"], alpha=0.6, linewidths=0,
+                                     zorder=3, label="real x ~ p_data")
     fake = shot["fake"]
-    artists["fake"] = ax.scatter(fake[:, 0], fake[:, 1], s=4, c=COLOURS["fake"], alpha=0.8, label="fake G(z)")
+    artists["fake"] = ax.scatter(fake[:, 0], fake[:, 1], s=9, c=COLOURS["fake"], alpha=0.45, linewidths=0, zorder=4,
+                                 label="fake G(z)")
     arrows = shot["arrow"]
     artists["arrows"] = ax.quiver(shot["arrow_from"][:, 0], shot["arrow_from"][:, 1], arrows[:, 0], arrows[:, 1],
                                   angles="xy", scale_units="xy", scale=1 / scale, color=COLOURS["arrow"],
-                                  width=0.0025, alpha=0.8)
+                                  width=0.0025, alpha=0.8, zorder=5)
     reference = _round_number(0.1 * float(np.ptp(shot["grid_x"])) / scale)
     whose = "one scale for the run" if run_scale else "this frame's own scale"
     ax.quiverkey(artists["arrows"], 0.03, 0.03, reference, f"-∂L_G/∂x ({whose}): |arrow| = {reference:g}",
                  labelpos="E", coordinates="axes", fontproperties={"size": 6}, color=COLOURS["arrow"])
     ax.set_xlim(extent[:2])
     ax.set_ylim(extent[2:])
+    ax.set_xlabel("x₁", fontsize=8)
+    ax.set_ylabel("x₂", fontsize=8)
     ax.legend(handles=[artists[n] for n in ("real", "fake") if n in artists] + [artists["manifold"]],
-              loc="upper right", fontsize=6, markerscale=3, framealpha=0.8)
+              loc="upper right", fontsize=6, markerscale=2, framealpha=0.8)
     if colorbar:
         bar = ax.figure.colorbar(artists["heat map"], ax=ax, fraction=0.046, pad=0.02)
         bar.set_label("critic f(x)" if critic else "D(x): 1 = real, 0 = fake", fontsize=7)
@@ -135,7 +141,7 @@ def _mesh_lines(manifold: np.ndarray, latent_dim: int) -> LineCollection:
         lines = [*rows, *columns]
         label = "G's manifold: image of a z-grid" if latent_dim == 2 else \
             f"G on a slice of z: (z₁, z₂, 0, ...), of {latent_dim} dims"
-    return LineCollection(lines, colors=COLOURS["manifold"], linewidths=0.6, alpha=0.6, label=label)
+    return LineCollection(lines, colors=COLOURS["manifold"], linewidths=0.4, alpha=0.3, zorder=2, label=label)
 
 
 def _round_number(value: float) -> float:
@@ -189,10 +195,10 @@ def subplots(*args, figsize=None, layout=None, **kwargs):
 
 
 def save(fig, path) -> Path:
-    """Write ``fig`` to ``path`` (PNG)."""
+    """Write ``fig`` to ``path`` (PNG, or the format its suffix names), whole or not at all."""
     path = Path(path)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    return path
+    kind = path.suffix[1:].lower() or "png"
+    return write_atomically(path, lambda stream: fig.savefig(stream, format=kind, dpi=110, bbox_inches="tight"))
 
 
 def training_figure(snapshots: list[dict], data, path, real: np.ndarray | None = None, panels: int = 4,
@@ -267,9 +273,9 @@ def _evaluation_chart(ax, evaluation: list[dict]) -> None:
     """JSD estimate (left axis) and modes covered, high quality (right axis) at each frame."""
     steps = [row["step"] for row in evaluation]
     ax.plot(steps, [row["js"] for row in evaluation], "o-", ms=3, color="tab:red", lw=1,
-            label="JSD(p_data ‖ KDE of G's samples)")
+            label="JSD(p_data * k ‖ p_g * k), k a Gaussian as wide as a mode, p_g * k from G's samples")
     ax.plot(steps, [row["js_of_data"] for row in evaluation], ":", color="tab:red", lw=1,
-            label="same estimate for samples of p_data")
+            label="same estimate for as many samples of p_data: the floor a perfect G would reach")
     ax.set_ylim(0, math.log(2) * 1.05)
     ax.axhline(math.log(2), color="grey", lw=0.5)
     ax.set_ylabel("JSD (nats; max ln 2)")
@@ -284,7 +290,7 @@ def _evaluation_chart(ax, evaluation: list[dict]) -> None:
     ax.set_title("at each frame, on the fixed evaluation noise: JSD (metrics.js_monte_carlo), "
                  "modes and high quality (metrics.mode_coverage)", fontsize=8)
     handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
-    ax.legend(handles=handles, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)  # off the curves
+    ax.legend(handles=handles, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=1)  # off the curves
 
 
 def _smooth(values: np.ndarray, window: int) -> np.ndarray:
@@ -314,6 +320,5 @@ def save_gif(snapshots: list[dict], data, path, real: np.ndarray | None = None, 
         frame(ax, shot, data, real, xlim=xlim, scale=scale)
         fig.canvas.draw()
         images.append(Image.fromarray(np.asarray(fig.canvas.buffer_rgba())).convert("P", palette=Image.ADAPTIVE))
-    path = Path(path)
-    images[0].save(path, save_all=True, append_images=images[1:], duration=int(1000 * seconds_per_frame), loop=0)
-    return path
+    return write_atomically(path, lambda stream: images[0].save(
+        stream, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 * seconds_per_frame), loop=0))

@@ -72,7 +72,7 @@ PRESETS = {
     # the MNIST-size MLP of benchmarks/gan_step.py: G 100 → 256 → 512 → 784, D 784 → 512 → 256 → 1
     "mnist": Preset(steps=20000, latent_dim=100, hidden=(256, 512),
                     config=dict(batch_size=128, lr_g=2e-4, lr_d=2e-4),
-                    note="untested on real MNIST here: there is no MNIST file on this machine "
+                    note="not tried on real MNIST when it was written, for want of a copy of the file "
                          "(data.make('mnist', mnist_path=...) needs a local IDX file); checked only that it "
                          "trains (27 ms a step; 4,000 steps on the 8×8 digits scaled up to 28×28 give noisy "
                          "digit shapes)"),
