@@ -4,6 +4,7 @@ command (demos/make_readme_assets.py), and its commands work as written in a fre
 import importlib.util
 import json
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -120,3 +121,119 @@ def test_the_one_command_writes_pictures_and_numbers_and_keeps_quick_runs_out_of
     assert results["xy_game"]["steps"] == 40 and results["graph"]["G-step"]["with_gradient"] > 0
     for picture in ("xy_game.png", "graph.png"):
         assert_real_image(tmp_path / "images" / picture)
+
+
+# ----------------------------------------------------------------------------- what the guides name
+
+GUIDES = {"README.md": README, "demos/README.md": (ROOT / "demos" / "README.md").read_text()}
+TOP_LEVEL = ("minigan/", "demos/", "tests/", "benchmarks/", ".ci/", "README.md", "pyproject.toml")
+
+
+def _spans(text: str) -> list[str]:
+    """Every `inline code` span of a Markdown text, in order (fenced blocks left out)."""
+    return re.findall(r"`([^`\n]+)`", re.sub(r"```.*?```", "", text, flags=re.S))
+
+
+def _test_ids(text: str) -> list[tuple[str, str]]:
+    """(test file, test name) of every test a guide names: `tests/x.py::name`, and a bare
+    `test_name` right after it, which the guides write for another test of the same file."""
+    ids, current = [], None
+    for span in _spans(text):
+        named = re.fullmatch(r"(tests/\w+\.py)::(\w+)", span)
+        if named:
+            current = named.group(1)
+            ids.append(named.groups())
+        elif re.fullmatch(r"test_\w+", span) and current:
+            ids.append((current, span))
+    return ids
+
+
+def _tests_in(path: Path) -> set[str]:
+    import ast
+
+    return {node.name for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")}
+
+
+@pytest.mark.parametrize("guide", sorted(GUIDES))
+def test_every_test_a_guide_names_exists(guide):
+    ids = _test_ids(GUIDES[guide])
+    assert ids or guide == "README.md"
+    missing = [f"{file}::{name}" for file, name in ids
+               if not (ROOT / file).is_file() or name not in _tests_in(ROOT / file)]
+    assert not missing, f"{guide} names tests that do not exist: {missing}"
+
+
+def _paths(guide: str, text: str) -> list[Path]:
+    """Every file or folder of the repository a guide names: link targets (relative to the guide)
+    and code spans that start with one of the repository's top-level entries (globs allowed)."""
+    links = [target for target in re.findall(r"\]\(([^)\s]+)\)", text) if not re.match(r"\w+:|#", target)]
+    found = [(ROOT / guide).parent / target.split("#")[0] for target in links]
+    for span in _spans(text):
+        word = span.split()[0]
+        if word.startswith(TOP_LEVEL) and "NAME" not in word and "<" not in word and "::" not in word:
+            found.append(ROOT / word)
+    return found
+
+
+@pytest.mark.parametrize("guide", sorted(GUIDES))
+def test_every_path_a_guide_names_exists(guide):
+    paths = _paths(guide, GUIDES[guide])
+    assert paths
+    missing = [str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p) for p in paths
+               if not (list(ROOT.glob(str(p.relative_to(ROOT)))) if "*" in str(p) else p.exists())]
+    assert not missing, f"{guide} names paths that do not exist: {missing}"
+
+
+def _minigan_commands(text: str) -> list[list[str]]:
+    """The argument lists of every `minigan ...` command a guide shows (NAME: a real demo)."""
+    commands = []
+    for command in _commands(text):
+        for part in re.split(r"&&|;|\|", command):
+            words = shlex.split(part.split("#")[0])
+            if words and words[0] in ("minigan", ".venv/bin/minigan"):
+                commands.append(["xy_game" if w == "NAME" else w for w in words[1:]])
+    return commands
+
+
+@pytest.mark.parametrize("guide", sorted(GUIDES))
+def test_every_minigan_command_a_guide_shows_parses(guide, capsys):
+    commands = _minigan_commands(GUIDES[guide])
+    assert commands or guide != "README.md"
+    parser = cli._parser()
+    for args in commands:
+        try:
+            parser.parse_args(args)
+        except SystemExit as exit_:  # --help exits with 0; a command that does not parse, with 2
+            assert exit_.code == 0, f"{guide}: `minigan {' '.join(args)}` does not parse: {capsys.readouterr().err}"
+
+
+# The colours a sentence may give a kind of sample, checked against the colour it is drawn in
+BASIC_COLOURS = {"black": (0, 0, 0), "white": (255, 255, 255), "grey": (128, 128, 128), "red": (220, 0, 0),
+                 "orange": (255, 140, 0), "yellow": (255, 220, 0), "green": (0, 150, 0), "blue": (0, 0, 255),
+                 "purple": (128, 0, 128), "brown": (140, 70, 20)}
+
+
+def _nearest_colour_name(colour) -> str:
+    from matplotlib.colors import to_rgb
+
+    rgb = [255 * c for c in to_rgb(colour)]
+    return min(BASIC_COLOURS, key=lambda name: sum((a - b) ** 2 for a, b in zip(rgb, BASIC_COLOURS[name])))
+
+
+@pytest.mark.parametrize("guide", sorted(GUIDES))
+def test_the_colours_a_guide_gives_real_and_fake_samples_are_the_ones_they_are_drawn_in(guide):
+    from minigan.app import plot
+
+    said = re.findall(r"\b(real|fake|G's)\b(?:[^()\n]|G\(z\)){0,40}?\((" + "|".join(BASIC_COLOURS) + r")\)",
+                      GUIDES[guide], flags=re.I)
+    assert said or guide != "README.md"
+    for kind, colour in said:
+        drawn = plot.COLOURS["real" if kind.lower() == "real" else "fake"]
+        assert colour.lower() == _nearest_colour_name(drawn), \
+            f"{guide} says {kind} samples are {colour}; they are drawn in {drawn} ({_nearest_colour_name(drawn)})"
+
+
+def test_the_readme_says_how_long_the_test_command_takes():
+    before_the_command = README[:README.index("<!-- test-command -->")].strip().rsplit("\n\n", 1)[-1]
+    assert re.search(r"about\s+\d+\s+minutes", before_the_command), before_the_command
