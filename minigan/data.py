@@ -227,9 +227,9 @@ def read_idx(path) -> np.ndarray:
                 raise ValueError(f"{path}: truncated IDX header")
             shape = tuple(int.from_bytes(sizes[4 * i: 4 + 4 * i], "big") for i in range(ndim))
             expected = math.prod(shape) * dtype.itemsize
-            if expected > MAX_IDX_BYTES:
-                raise ValueError(f"{path}: IDX header promises shape {shape} ({expected} bytes), "
-                                 f"more than the {MAX_IDX_BYTES} this reader accepts")
+            if math.prod(size for size in shape if size) * dtype.itemsize > MAX_IDX_BYTES:  # 0 × 2³² × 2³² too
+                raise ValueError(f"{path}: IDX header promises shape {shape}, larger than the "
+                                 f"{MAX_IDX_BYTES} bytes this reader accepts")
             raw = handle.read(expected + 1)  # one byte more: a longer file is refused, not cut
     except (OSError, EOFError, zlib.error) as exc:
         raise ValueError(f"{path}: cannot be read as an IDX file ({exc})") from None

@@ -142,6 +142,14 @@ def test_idx_images_that_are_empty_not_bytes_or_of_too_many_dimensions_are_refus
         data.load_mnist(path)
 
 
+def test_an_idx_shape_with_a_zero_beside_sizes_no_array_can_have_is_refused_naming_the_file(tmp_path):
+    """0 × 2³² × 2³² values are no bytes at all, but NumPy cannot make an array of that shape."""
+    path = tmp_path / "images-idx3-ubyte"
+    path.write_bytes(bytes([0, 0, 0x08, 3]) + struct.pack(">III", 0, 2**32 - 1, 2**32 - 1))
+    with pytest.raises(ValueError, match=f"^{path}: IDX header promises shape \\(0, 4294967295, 4294967295\\)"):
+        data.read_idx(path)
+
+
 @settings(max_examples=200)
 @given(header=st.binary(min_size=0, max_size=24), body=st.binary(max_size=64), gzipped=st.booleans())
 def test_an_idx_file_with_any_header_is_read_exactly_or_refused_in_one_line_naming_it(tmp_path_factory, header,
