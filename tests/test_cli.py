@@ -192,7 +192,9 @@ def test_resuming_from_a_folder_that_does_not_exist_creates_nothing(tmp_path):
 
 
 def _run_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "minigan", *args], capture_output=True, text=True, cwd=cwd)
+    # the timeout guards against a run that would never end (a regression), it measures nothing
+    return subprocess.run([sys.executable, "-m", "minigan", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=600)
 
 
 @pytest.mark.parametrize("args, message", [
