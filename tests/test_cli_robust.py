@@ -316,12 +316,12 @@ def test_a_resumed_mnist_run_trains_on_the_same_data_or_is_refused(tmp_path):
 @pytest.mark.parametrize("header", [
     bytes([0, 0, 0x08, 3]) + struct.pack(">III", 0, 4, 4),  # no images
     bytes([0, 0, 0x08, 3]) + struct.pack(">III", 2, 0, 4),  # images of 0 rows
-    bytes([0, 0, 0x08, 70]) + struct.pack(">I", 1) * 70,  # more dimensions than NumPy allows
+    bytes([0, 0, 0x08, 70]) + struct.pack(">I", 1) * 70 + b"\x00",  # more dimensions than NumPy allows
     bytes([0, 0, 0x0B, 3]) + struct.pack(">III", 1, 2, 2) + b"\x03\xe8" * 4,  # 16-bit values, not bytes
 ])
 def test_an_mnist_file_minigan_cannot_use_is_refused_in_one_line_naming_it(tmp_path, header):
     path = tmp_path / "train-images-idx3-ubyte"
-    path.write_bytes(header + b"\x00" * 0)
+    path.write_bytes(header)
     result = _run_cli("train", *MNIST_QUICK, "--mnist-path", str(path), "--out", str(tmp_path / "run"))
     _one_line_error(result, str(path))
     assert not (tmp_path / "run").exists()
