@@ -322,3 +322,20 @@ def test_importing_the_command_line_loads_neither_matplotlib_nor_the_engine_of_p
     code = "import sys, minigan.app.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'PIL')))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_the_data_set_names_have_one_home_each():
+    """The command line offers the presets, a run's checkpoint accepts exactly them, and every
+    preset names a data set that data.make knows."""
+    from minigan import data
+
+    train = cli._parser()._subparsers._group_actions[0].choices["train"]
+    offered = next(action.choices for action in train._actions if action.dest == "data")
+    assert list(offered) == list(presets.PRESETS) and set(presets.PRESETS) <= set(data.NAMES)
+    for name in data.NAMES:
+        accepted = name in presets.PRESETS
+        try:
+            run_state.RUN_STATE.spec["run"]["data"].check(name, "run/data")
+            assert accepted, name
+        except checkpoint.SchemaError:
+            assert not accepted, name
