@@ -239,8 +239,7 @@ def _claim(folder: Path, overwrite: bool) -> None:
     if found and not overwrite:
         if CHECKPOINT in found:
             raise RunError(f"{folder} holds a run already ({CHECKPOINT}); continue it with: "
-                           f"{command('train', '--resume', folder)} (add --steps N to go further), "
-                           f"or start a new run there with --overwrite")
+                           f"{command('train', '--resume', folder)}, or start a new run there with --overwrite")
         raise RunError(f"{folder} holds the files of a run ({', '.join(found)}); start a new run there with "
                        "--overwrite, or choose another --out")
     for name in found:
