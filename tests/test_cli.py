@@ -95,6 +95,21 @@ def test_a_stop_signal_saves_a_checkpoint_that_resumes(tmp_path, stop):
     assert checkpoint.load(folder / "checkpoint.npz")["step"] == stopped_at + 5
 
 
+def test_a_signal_the_run_was_started_to_ignore_stays_ignored(tmp_path):
+    """`nohup minigan train` ignores SIGHUP, as a shell ignores SIGINT for a job in the background:
+    the run must not stop for it."""
+    command = [sys.executable, "-m", "minigan", "train", "--steps", "100000", "--out", str(tmp_path), *QUICK]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    deadline = time.time() + 60
+    while not (tmp_path / "metrics.csv").exists() and time.time() < deadline:
+        time.sleep(0.2)  # wait until training is under way
+    process.send_signal(signal.SIGHUP)
+    process.send_signal(signal.SIGTERM)  # the one that stops it
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM and "interrupted by SIGTERM at step" in err, err
+
+
 def test_the_continue_hint_names_the_program_the_user_ran_and_quotes_every_word(monkeypatch):
     monkeypatch.setattr(sys, "argv", [".venv/bin/minigan", "train"])
     assert run.command("train", "--resume", "runs/a b;rm -rf ~") == ".venv/bin/minigan train --resume 'runs/a b;rm -rf ~'"

@@ -271,11 +271,13 @@ class StopRequest:
 
 
 def _install(handler) -> dict:
-    """``handler`` for every stop signal (in the main thread only, where Python runs handlers);
-    returns the handlers it replaced."""
+    """``handler`` for every stop signal that is not ignored (``nohup`` ignores SIGHUP, a shell
+    SIGINT for a job in the background: those stay ignored), in the main thread only, where
+    Python runs handlers; returns the handlers it replaced."""
     if threading.current_thread() is not threading.main_thread():
         return {}
-    return {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
+    return {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS
+            if signal.getsignal(signum) is not signal.SIG_IGN}
 
 
 def _restore(previous: dict) -> None:
