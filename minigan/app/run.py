@@ -22,7 +22,8 @@ the same data (the data's fingerprint must match).
 A stop signal, Ctrl-C (SIGINT), SIGTERM (what kill, timeout, systemd, docker and Slurm
 send) or SIGHUP (a closed terminal), stops after the current step and saves a checkpoint;
 the exit status is then 128 + the signal's number (130, 143, 129), as a shell reports a
-process that a signal ended. A second signal stops at once, keeping the last checkpoint.
+process that a signal ended. A second signal stops at once, keeping the last checkpoint. A
+signal the process was started to ignore (``nohup`` ignores SIGHUP) stays ignored.
 A run that diverges (NaN or inf) stops with a message, and its last good checkpoint stays
 as it was.
 """
