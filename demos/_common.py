@@ -8,12 +8,16 @@ import argparse
 import json
 import math
 import signal
+import sys
 from pathlib import Path
 
 from tqdm import tqdm
 
 if hasattr(signal, "SIGPIPE"):  # `python demos/NAME.py | head -1` ends quietly, as a Unix tool does
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+for _stream in (sys.stdout, sys.stderr):  # a terminal that cannot show an η gets an escape, not an error
+    if hasattr(_stream, "reconfigure"):
+        _stream.reconfigure(errors="backslashreplace")
 
 
 # The ring trained plainly, as the original GAN papers train it: constant learning rates, samples

@@ -159,6 +159,8 @@ def test_a_terminal_that_cannot_show_every_character_gets_escapes_not_an_error(t
                       env={"PYTHONIOENCODING": "ascii"})
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     assert "N(4, 0.5\\xb2)" in result.stdout
+    demo = _run_cli("demo", "xy_game", "--quick", "--out", str(tmp_path / "demo"), env={"PYTHONIOENCODING": "ascii"})
+    assert demo.returncode == 0 and "Traceback" not in demo.stderr, demo.stderr  # it prints an η
 
 
 # ----------------------------------------------------------------------------- demos
