@@ -221,7 +221,8 @@ def read_idx(path) -> np.ndarray:
                 raise ValueError(f"{path}: not an IDX file (bad magic number {magic.hex() or 'empty'})")
             dtype, ndim = np.dtype(_IDX_TYPES[magic[2]]), magic[3]
             if ndim > MAX_IDX_DIMENSIONS:
-                raise ValueError(f"{path}: IDX header says {ndim} dimensions; at most {MAX_IDX_DIMENSIONS} are possible")
+                raise ValueError(f"{path}: IDX header says {ndim} dimensions; "
+                                 f"at most {MAX_IDX_DIMENSIONS} are possible")
             sizes = handle.read(4 * ndim)
             if len(sizes) < 4 * ndim:
                 raise ValueError(f"{path}: truncated IDX header")

@@ -334,7 +334,8 @@ def test_a_run_resumed_for_more_steps_thins_its_snapshots_evenly():
 
 def test_importing_the_command_line_loads_neither_matplotlib_nor_the_engine_of_pictures():
     """`minigan --help` and every refusal stay quick: matplotlib is imported only to draw."""
-    code = "import sys, minigan.app.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'PIL')))"
+    code = ("import sys, minigan.app.cli; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'PIL')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 

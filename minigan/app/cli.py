@@ -96,7 +96,8 @@ def _train(args) -> int:
     backend.use(args.backend)
     output = _given(args, runs.OUTPUT_DEFAULTS)
     if args.resume:
-        model, run, history, snapshots = runs.resume(args.resume, mnist_path=args.mnist_path)  # before anything is written
+        # loaded before anything is written
+        model, run, history, snapshots = runs.resume(args.resume, mnist_path=args.mnist_path)
         out = runs.writable_folder(Path(args.resume))
         run["output"].update(output)
         steps = args.steps or run["steps"]
