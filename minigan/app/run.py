@@ -49,6 +49,7 @@ import numpy as np  # host side: fixed evaluation noise, history columns
 from minigan.app import presets, probe, run_state
 from minigan.app.checkpoint import CheckpointError
 from minigan.app.files import remove_stale_temporaries, write_atomically
+from minigan.data import locate_mnist
 from minigan.gan import DivergenceError, History
 
 __all__ = ["RunError", "Interrupted", "CHECKPOINT", "OUTPUT_FILES", "OUTPUT_DEFAULTS", "STOP_SIGNALS", "command",
@@ -117,8 +118,6 @@ def start(data_name: str, *, seed: int = 0, overrides: dict | None = None, mnist
     """
     overrides = dict(overrides or {})
     if mnist_path is not None and data_name == "mnist":
-        from minigan.data import locate_mnist
-
         mnist_path = str(locate_mnist(mnist_path).resolve())  # a resume from another folder finds it
     try:
         model, steps = presets.build(data_name, seed=seed, mnist_path=mnist_path, steps=steps, **overrides)  # checks them
@@ -142,8 +141,6 @@ def resume(folder, mnist_path=None):
     if mnist_path is not None:
         if run["data"] != "mnist":
             raise RunError(f"--mnist-path is for runs on MNIST; the run in {folder} trained on {run['data']!r}")
-        from minigan.data import locate_mnist
-
         run["mnist_path"] = str(locate_mnist(mnist_path).resolve())
     try:  # the model is rebuilt with the run's saved configuration (its lr schedule too)
         model, _ = presets.build(run["data"], mnist_path=run["mnist_path"], **state["config"])
