@@ -29,7 +29,7 @@ import sys
 import numpy as np  # host side: the fixed noise and the charts' numbers
 
 from minigan.app import plot, presets, probe
-from minigan import losses
+from minigan import games
 from minigan.gan import LOSSES, DivergenceError
 
 __all__ = ["Lab", "main"]
@@ -221,7 +221,7 @@ class Lab:
         self.fig.canvas.draw_idle()
 
     def _draw_charts(self) -> None:
-        at_half = losses.at_equilibrium(self.gan.config.loss)  # None for a critic
+        at_half = games.at_equilibrium(self.gan.config.loss)  # None for a critic
         critic = at_half is None
         self.ax_loss.clear()
         self.ax_d.clear()
