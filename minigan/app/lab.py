@@ -723,7 +723,7 @@ def display_problem() -> str | None:
 
 def _summary(window: Lab) -> str:
     gan = window.session.gan
-    return f"minigan lab: closed after {gan.d_steps} D-steps and {gan.g_steps} G-steps"
+    return f"minigan lab: closed after {gan.d_steps} D-steps and {gan.g_steps} G-steps on {gan.data.name}"
 
 
 def main(data: str = "ring", loss: str = "non_saturating", seed: int = 0, save_path="minigan-lab.npz") -> int:
@@ -746,12 +746,13 @@ def main(data: str = "ring", loss: str = "non_saturating", seed: int = 0, save_p
     return 0
 
 
-def serve(data: str = "ring", loss: str = "non_saturating", seed: int = 0, port: int = DEFAULT_PORT,
+def serve(data: str = "ring", loss: str = "non_saturating", seed: int = 0, port: int | None = None,
           open_browser: bool = False, save_path="minigan-lab.npz") -> int:
     """Serve the lab to a browser on this computer (matplotlib's WebAgg, bound to 127.0.0.1 only)
     until Ctrl+C; 0 then, 2 (and one line on stderr) where it cannot be served."""
     import errno
 
+    port = DEFAULT_PORT if port is None else port
     import matplotlib
     import matplotlib.pyplot as plt
 
