@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np  # host side: the fixed noise, the charts' numbers, the drawing
 
 from minigan.app import plot, presets, probe
+from minigan import losses
 from minigan.app.session import LIMITS, OPTIMIZERS, Session, Settings
 from minigan.gan import LOSSES, DivergenceError
 
@@ -80,15 +81,6 @@ LIT = {1: {"z"}, 2: {"real"}, 3: {"z", "G", "fake"}, 4: {"fake", "real", "D", "o
        6: {"z"}, 7: {"z", "G", "fake"}, 8: {"fake", "D", "out", "L_G"}, 9: {"L_G", "out", "D", "fake", "G"}}
 GRADIENT_PATHS = {5: (("L_D", "out"), ("out", "D")), 9: (("L_G", "out"), ("out", "D"), ("D", "fake"), ("fake", "G"))}
 BATCH_SHOWN = 64  # of the step's batch, the samples circled in slow motion
-
-
-def _equilibrium(loss: str):
-    """(L_D, L_G) where D is ½ everywhere (p_g = p_data), or None for a critic."""
-    if loss == "wgan_gp":
-        return None
-    if loss == "least_squares":  # ½E[(D(x) - 1)²] + ½E[D(G(z))²] and ½E[(D(G(z)) - 1)²] at D = ½
-        return 0.25, 0.125
-    return 2 * plot.LN2, plot.G_LOSS_AT_HALF.get(loss)
 
 
 class Lab:
@@ -622,18 +614,17 @@ class Lab:
         return title
 
     def _draw_charts(self) -> None:
-        records, loss = self.session.records, self.session.settings.loss
-        equilibrium = _equilibrium(loss)
+        records = self.session.records
+        equilibrium = losses.at_equilibrium(self.session.settings.loss)  # None for a critic
         self.ax_loss.clear()
         self.ax_d.clear()
-        for key, name, colour, at_half in (("d", "loss_d", "tab:purple", equilibrium and equilibrium[0]),
-                                           ("g", "loss_g", "tab:green", equilibrium and equilibrium[1])):
+        for key, name, colour in (("d", "loss_d", "tab:purple"), ("g", "loss_g", "tab:green")):
             if records[key]:
                 counts, rows = zip(*records[key])
                 self.ax_loss.plot(counts, [r[name] for r in rows], ".-", color=colour, lw=1, ms=2,
                                   label=f"{name} at each {key.upper()}-step")
-            if at_half is not None:
-                self.ax_loss.axhline(at_half, color=colour, ls=":", lw=1)
+            if equilibrium:
+                self.ax_loss.axhline(equilibrium[name], color=colour, ls=":", lw=1)
         self.ax_loss.set_title("losses (dotted: their values where D = ½)"
                                if equilibrium else "losses (a critic has no equilibrium value)",
                                fontsize=8)
