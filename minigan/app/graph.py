@@ -251,11 +251,13 @@ def step_graphs(gan) -> dict:
 
 
 def data_path(tensor: Tensor) -> list[Tensor]:
-    """``tensor`` and the tensors it was computed from along each Function's first input, back to
-    a leaf: for a stack of layers, the path of the data (a layer's first input is its data)."""
+    """``tensor`` and the tensors it was computed from, back to a leaf, along each Function's first
+    input that was itself computed (else its first input): for a stack of layers, the path of the
+    data (a layer's first input is its data; in ½·mean(...) the constant ½ is passed by)."""
     path = [tensor]
     while path[-1].creator is not None:
-        path.append(path[-1].creator.inputs[0])
+        inputs = path[-1].creator.inputs
+        path.append(next((x for x in inputs if x.creator is not None), inputs[0]))
     return path
 
 
