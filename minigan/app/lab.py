@@ -101,7 +101,8 @@ class Lab:
         self.playing, self.slow, self.walk, self.scale = False, False, None, None
         self.drawing, self.strokes, self._pen_down = False, [], False
         self.message, self.step_text, self.overlays, self.overlay_key = "", "", [], None
-        self.fig = plt.figure(figsize=FIGSIZE, dpi=DPI)
+        with plt.ioff():  # shown by show() (a notebook would otherwise show it twice), or by plt.show()
+            self.fig = plt.figure(figsize=FIGSIZE, dpi=DPI)
         if getattr(self.fig.canvas, "manager", None) is not None:
             self.fig.canvas.manager.set_window_title("minigan lab")
         self._build_widgets()
@@ -413,7 +414,7 @@ class Lab:
                                                    edgecolors=colour, linewidths=1.2, zorder=6, label=label))
         if self.overlay_key is not None:
             self.overlay_key.remove()
-        self.overlay_key = self.ax_frame.legend(handles=self.overlays, loc="lower right", fontsize=7)
+        self.overlay_key = self.ax_frame.legend(handles=self.overlays, loc="upper left", fontsize=7)
         self.ax_frame.add_artist(self.artists_legend)  # a second legend replaces the frame's own: keep both
 
     def _clear_overlays(self) -> None:
