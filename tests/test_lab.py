@@ -344,6 +344,8 @@ WINDOW_SCRIPT = textwrap.dedent("""
     window.fig.canvas.get_tk_widget().update()
     plt.pause(0.5)
     ImageGrab.grab(xdisplay=None).save(sys.argv[1])  # the whole X screen, as a user would see it
+    root = window.fig.canvas.get_tk_widget().winfo_toplevel()
+    print(root.winfo_width(), root.winfo_height(), root.winfo_screenwidth(), root.winfo_screenheight())
 """)
 
 
@@ -363,6 +365,8 @@ def test_the_real_window_opens_under_xvfb_on_a_1280_screen_and_is_not_blank(tmp_
     result = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", sys.executable, str(script), str(shot)],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
+    width, height, screen_width, screen_height = map(int, result.stdout.split()[-4:])
+    assert (screen_width, screen_height) == (1280, 800) and width <= 1280 and height <= 800, (width, height)
     with Image.open(shot) as image:
         assert image.size == (1280, 800)
         colours = image.convert("RGB").getcolors(maxcolors=1_000_000)

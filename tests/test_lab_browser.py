@@ -21,6 +21,7 @@ if os.environ.get("MINIGAN_REQUIRE_BROWSER") and CHROMIUM is None:  # CI must ru
     raise RuntimeError("MINIGAN_REQUIRE_BROWSER is set but there is no chromium on PATH (apt-get install -y chromium)")
 playwright = pytest.importorskip("playwright.sync_api", reason="needs Playwright's Python package (pip install playwright)")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (apt-get install -y chromium)")
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}  # small networks; no thread waits for a core
 FLAGS = ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--disable-quic"]  # quiet on a closed network, as root
 
@@ -35,7 +36,7 @@ def start_lab(port: int, save_file: Path) -> tuple[subprocess.Popen, str]:
     """``minigan lab --browser`` as a user starts it; returns the process and the address it printed."""
     server = subprocess.Popen([sys.executable, "-m", "minigan", "lab", "--browser", "--port", str(port),
                                "--save-file", str(save_file)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True, env={**os.environ, "MPLBACKEND": "Agg"})  # the lab chooses WebAgg itself
+                              text=True, env={**os.environ, **ONE_THREAD, "MPLBACKEND": "Agg"})  # it picks WebAgg
     line = server.stdout.readline()
     assert "http://127.0.0.1:" in line, (line, server.stderr.read() if server.poll() is not None else "")
     return server, line.split("open ", 1)[1].split(" ", 1)[0]
@@ -109,18 +110,18 @@ def test_the_lab_in_a_real_browser_steps_plays_draws_and_saves(tmp_path):
             assert (session.gan.d_steps, session.gan.g_steps) == (1, 1)
 
             lab_page.click("play")
-            page.wait_for_timeout(4000)
+            page.wait_for_timeout(6000)
             lab_page.click("play")  # pause
-            before = time.time()
-            lab_page.click("save")
-            session = saved(save_file, before)
-            assert session.gan.step >= lab.FAST_ROUNDS and session.gan.d_steps == session.gan.step + 1
-            page.wait_for_timeout(1500)  # the last frame of play arrives
+            page.wait_for_timeout(2000)  # the last frame of play arrives
             page.screenshot(path=str(shot))
             assert not_blank(shot)
             screenshots = os.environ.get("MINIGAN_SCREENSHOTS")  # where the README's picture is made
             if screenshots:
                 shutil.copy(shot, Path(screenshots) / "lab_browser.png")
+            before = time.time()
+            lab_page.click("save")
+            session = saved(save_file, before)
+            assert session.gan.step >= lab.FAST_ROUNDS and session.gan.d_steps == session.gan.step + 1
 
             lab_page.click("draw")
             page.wait_for_timeout(1000)

@@ -46,7 +46,8 @@ __all__ = ["Lab", "main", "serve", "display_problem", "LOOPBACK"]
 
 LOOPBACK = "127.0.0.1"  # the browser lab is served to this computer only
 DEFAULT_PORT = 8988  # matplotlib's own default for WebAgg
-FIGSIZE, DPI = (12.4, 7.2), 100  # 1240 × 720 pixels: fits a 1280 × 800 screen
+FIGSIZE, DPI = (12.0, 7.0), 100  # 1200 × 700 pixels; Tk follows the screen's dpi (104 on Xvfb: 1250 × 729),
+TOOLBAR_PX = 60  # and adds a toolbar: on a 1280 × 800 screen, the window still fits
 PLAY_INTERVAL_MS = {"fast": 30, "slow": 700}  # timer period; a fast tick takes FAST_ROUNDS rounds
 FAST_ROUNDS = 10
 DATA_LABELS = {"ring": "ring", "grid": "grid", "two_gaussians": "two Gaussians", "disjoint": "disjoint",
@@ -105,11 +106,27 @@ class Lab:
             self.fig = plt.figure(figsize=FIGSIZE, dpi=DPI)
         if getattr(self.fig.canvas, "manager", None) is not None:
             self.fig.canvas.manager.set_window_title("minigan lab")
+        self._fit_to_screen()
         self._build_widgets()
         self.session = Session(first.replace(data="ring") if first.data == "drawn" else first)
         self._restart()
         if first.data == "drawn":  # start by drawing
             self.radio["data"].set_active(presets.LAB_DATA_SETS.index("drawn"))
+
+    def _fit_to_screen(self) -> None:
+        """A desktop (Tk) window no larger than the screen: shrink the figure on a small screen."""
+        tk_widget = getattr(self.fig.canvas, "get_tk_widget", None)
+        if tk_widget is None:  # a browser tab or a notebook scrolls
+            return
+        root = tk_widget().winfo_toplevel()
+        scale = root.winfo_fpixels("1i") / 96  # how Tk will scale the figure on this screen (matplotlib's rule)
+        width, height = self.fig.get_size_inches() * DPI * scale
+        shrink = min(1.0, root.winfo_screenwidth() / width, (root.winfo_screenheight() - TOOLBAR_PX) / height)
+        if shrink < 1:
+            self.fig.set_size_inches(self.fig.get_size_inches() * shrink, forward=True)
+            toolbar = getattr(self.fig.canvas.manager, "toolbar", None)
+            if toolbar is not None:  # Tk's toolbar asks for the figure's first width: ask for the new one
+                toolbar.configure(width=int(width * shrink / scale))
 
     # ----------------------------------------------------------------- the widgets
 
@@ -331,6 +348,7 @@ class Lab:
             self._say(f"{exc} (the last finite parameters are kept; try lower learning rates or reset)")
             self.redraw()
             return False
+        self.message = ""  # the last action's word (saved, loaded, reset...) is old news now
         if redraw:
             self.redraw()
         return True
