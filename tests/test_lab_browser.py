@@ -1,6 +1,7 @@
 """The lab in a real browser: ``minigan lab --browser`` served by matplotlib's WebAgg, driven by headless
 Chromium (Debian's ``chromium``, through Playwright) as a person would use it: clicks and a drawing."""
 
+import json
 import os
 import shutil
 import signal
@@ -115,13 +116,15 @@ def test_the_lab_in_a_real_browser_steps_plays_draws_and_saves(tmp_path):
             page.wait_for_timeout(2000)  # the last frame of play arrives
             page.screenshot(path=str(shot))
             assert not_blank(shot)
-            screenshots = os.environ.get("MINIGAN_SCREENSHOTS")  # where the README's picture is made
-            if screenshots:
-                shutil.copy(shot, Path(screenshots) / "lab_browser.png")
             before = time.time()
             lab_page.click("save")
             session = saved(save_file, before)
             assert session.gan.step >= lab.FAST_ROUNDS and session.gan.d_steps == session.gan.step + 1
+            screenshots = os.environ.get("MINIGAN_SCREENSHOTS")  # demos/make_readme_assets.py's folder for it
+            if screenshots:
+                shutil.copy(shot, Path(screenshots) / "lab_browser.png")
+                (Path(screenshots) / "results.json").write_text(json.dumps(
+                    {"rounds": session.gan.step, "d_steps": session.gan.d_steps, "g_steps": session.gan.g_steps}))
 
             lab_page.click("draw")
             page.wait_for_timeout(1000)
