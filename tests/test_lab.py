@@ -371,3 +371,14 @@ def test_the_real_window_opens_under_xvfb_on_a_1280_screen_and_is_not_blank(tmp_
         assert image.size == (1280, 800)
         colours = image.convert("RGB").getcolors(maxcolors=1_000_000)
     assert colours is None or len(colours) > 50, "the screen is (almost) one flat colour: no window was drawn"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--port", "9000"], "--port and --open go with --browser"),
+    (["--browser", "--port", "70000"], "expected a port number from 1 to 65535, got 70000"),
+    (["--seed", "-1"], "expected a whole number ≥ 0, got -1"),
+])
+def test_the_lab_commands_bad_options_are_one_line(args, message):
+    result = subprocess.run([sys.executable, "-m", "minigan", "lab", *args], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2 and message in result.stderr and result.stderr.strip().count("\n") == 0
