@@ -382,3 +382,14 @@ def test_the_lab_commands_bad_options_are_one_line(args, message):
     result = subprocess.run([sys.executable, "-m", "minigan", "lab", *args], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 2 and message in result.stderr and result.stderr.strip().count("\n") == 0
+
+
+def test_a_divergence_in_slow_motion_is_said_and_the_walk_starts_over(window, monkeypatch):
+    def diverge():
+        raise lab.DivergenceError(window.session.gan.step + 1, "loss_d", float("inf"))
+
+    monkeypatch.setattr(window.session.gan, "d_step", diverge)
+    window.walk = None
+    for _ in range(5):  # sub-steps 1-4 show the batch; 5 is the D-step, which diverges
+        window.substep()
+    assert "diverged" in window.status.get_text() and window.walk is None

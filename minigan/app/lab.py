@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np  # host side: the fixed noise, the charts' numbers, the drawing
 
-from minigan.app import plot, presets, probe
+from minigan.app import graph, plot, presets, probe
 from minigan import losses
 from minigan.app.session import LIMITS, OPTIMIZERS, Session, Settings
 from minigan.gan import LOSSES, DivergenceError
@@ -342,11 +342,7 @@ class Lab:
         try:
             step()
         except DivergenceError as exc:
-            if self.playing:
-                self.play_pause()
-            self.walk = None
-            self._say(f"{exc} (the last finite parameters are kept; try lower learning rates or reset)")
-            self.redraw()
+            self._diverged(exc)
             return False
         self.message = ""  # the last action's word (saved, loaded, reset...) is old news now
         if redraw:
@@ -398,9 +394,17 @@ class Lab:
                 self.walk = self.session.substeps()
                 shown = next(self.walk)
         except DivergenceError as exc:
-            self._take(lambda: (_ for _ in ()).throw(exc))  # said and paused as any divergence
+            self._diverged(exc)
             return
         self._show_substep(shown)
+
+    def _diverged(self, exc: DivergenceError) -> None:
+        """Pause, and say so in the window: the GAN keeps its last finite parameters."""
+        if self.playing:
+            self.play_pause()
+        self.walk = None
+        self._say(f"{exc} (the last finite parameters are kept; try lower learning rates or reset)")
+        self.redraw()
 
     def _show_substep(self, shown) -> None:
         n, s = shown.number, self.session.settings
@@ -574,7 +578,7 @@ class Lab:
         texts = {"z": f"z ~ p_z\n{s.latent_dim}-D {s.noise}", "G": f"G: {g_sizes}\nReLU", "fake": "G(z)\nfake",
                  "real": "x ~ p_data\nreal", "D": f"D: {d_sizes}\nLeakyReLU",
                  "out": "critic f(x), f(G(z))" if critic else "D(x), D(G(z))", "L_D": "L_D", "L_G": f"L_G\n{s.loss}"}
-        faces = {"z": "white", "G": plot_style("G"), "fake": "#fde0c5", "real": "0.85", "D": plot_style("D"),
+        faces = {"z": "white", "G": graph.STYLE["G"], "fake": "#fde0c5", "real": "0.85", "D": graph.STYLE["D"],
                  "out": "white", "L_D": "#e5d8f0", "L_G": "#d7f0d2"}
         self.model_boxes = {name: ax.text(*MODEL_NODES[name], texts[name], ha="center", va="center", fontsize=6.5,
                                           zorder=3, bbox=dict(boxstyle="round,pad=0.3", fc=faces[name], ec="0.3",
@@ -696,13 +700,6 @@ class Lab:
                                "(pip install ipympl) and run %matplotlib widget before making the Lab")
         else:
             plt.show()
-
-
-def plot_style(network: str) -> str:
-    """The face colour of a network's boxes, as in the graph of a step (``minigan.app.graph``)."""
-    from minigan.app import graph
-
-    return graph.STYLE[network]
 
 
 def _whole(value) -> int:
