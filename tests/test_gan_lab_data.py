@@ -42,7 +42,8 @@ def test_the_line_is_gan_labs_uniform_point_plus_noise():
     x = start + rng.uniform(-0.1, 1.1, (4000, 1)) * (end - start) + rng.normal(0, 0.02, (4000, 2))
     t, d = (x - start) @ along, (x - start) @ across
     phi = np.vectorize(NormalDist().cdf)
-    exact = (phi((length - t) / 0.01) - phi(-t / 0.01)) / length * np.exp(-0.5 * (d / 0.01) ** 2) / (np.sqrt(2 * np.pi) * 0.01)
+    along_density = (phi((length - t) / 0.01) - phi(-t / 0.01)) / length  # the uniform point, blurred along
+    exact = along_density * np.exp(-0.5 * (d / 0.01) ** 2) / (np.sqrt(2 * np.pi) * 0.01)
     assert np.abs(data.line().pdf(x) - exact).max() <= 5e-4 * exact.max()
 
 
@@ -68,7 +69,8 @@ def test_d_star_for_two_gaussians_uses_each_axis_spread():
     x = np.array([[0.7, 0.6], [0.3, 0.7], [0.5, 0.1]])
 
     def normal(x, mean, sx, sy):
-        return np.exp(-0.5 * (((x[:, 0] - mean[0]) / sx) ** 2 + ((x[:, 1] - mean[1]) / sy) ** 2)) / (2 * np.pi * sx * sy)
+        squared = ((x[:, 0] - mean[0]) / sx) ** 2 + ((x[:, 1] - mean[1]) / sy) ** 2
+        return np.exp(-0.5 * squared) / (2 * np.pi * sx * sy)
 
     p = 0.5 * normal(x, (0.3, 0.7), 0.1, 0.1) + 0.5 * normal(x, (0.7, 0.4), 0.05, 0.2)
     q = normal(x, (0.5, 0.5), 0.2, 0.2)

@@ -20,7 +20,8 @@ from minigan.app.session import Session
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if os.environ.get("MINIGAN_REQUIRE_BROWSER") and CHROMIUM is None:  # CI must run these tests, not skip them
     raise RuntimeError("MINIGAN_REQUIRE_BROWSER is set but there is no chromium on PATH (apt-get install -y chromium)")
-playwright = pytest.importorskip("playwright.sync_api", reason="needs Playwright's Python package (pip install playwright)")
+playwright = pytest.importorskip("playwright.sync_api",
+                                 reason="needs Playwright's Python package (pip install playwright)")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (apt-get install -y chromium)")
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}  # small networks; no thread waits for a core
 FLAGS = ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run", "--disable-background-networking",

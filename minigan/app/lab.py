@@ -419,7 +419,8 @@ class Lab:
             self._circle(what["fake"], plot.COLOURS["fake"], "the fake batch G(z) (some of it)")
         numbers = ""
         if n == 4:
-            numbers = f"\n   L_D = {what['loss_d']:.4f} (L_D,r {what['loss_d_real']:.4f} + L_D,f {what['loss_d_fake']:.4f})"
+            numbers = (f"\n   L_D = {what['loss_d']:.4f} "
+                       f"(L_D,r {what['loss_d_real']:.4f} + L_D,f {what['loss_d_fake']:.4f})")
         elif n == 8:
             numbers = f"\n   L_G = {what['loss_g']:.4f} ({s.loss})"
         elif n in (5, 9):

@@ -244,7 +244,8 @@ class Session:
             fake = gan.G(z)
         yield SubStep(3, {"fake": fake.numpy()})
         loss = gan.discriminator_loss(gan.D, real, fake, rng=rng)  # with a graph: WGAN-GP's penalty needs one
-        yield SubStep(4, {"loss_d_real": loss.real.item(), "loss_d_fake": loss.fake.item(), "loss_d": loss.total.item()})
+        yield SubStep(4, {"loss_d_real": loss.real.item(), "loss_d_fake": loss.fake.item(),
+                          "loss_d": loss.total.item()})
         yield SubStep(5, self.step_d())
 
     def _g_step_in_substeps(self):
@@ -264,9 +265,9 @@ class Session:
 
     def state(self) -> dict:
         """What ``save`` writes: the settings, the GAN's whole state, the drawing and the charts."""
-        charts = {key: np.array([[count, *(record[name] for name in CHART_COLUMNS[key])]
-                                 for count, record in self.records[key]], dtype=np.float64).reshape(-1, 1 + len(CHART_COLUMNS[key]))
-                  for key in CHART_COLUMNS}
+        charts = {key: np.array([[count, *(record[name] for name in columns)] for count, record in self.records[key]],
+                                dtype=np.float64).reshape(-1, 1 + len(columns))
+                  for key, columns in CHART_COLUMNS.items()}
         return {"format": FORMAT, "settings": dataclasses.asdict(self.settings), "gan": self.gan.state_dict(),
                 "drawing": self.drawing, "charts": charts}
 
