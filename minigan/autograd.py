@@ -40,17 +40,21 @@ FLOAT_DTYPES = (np.dtype("float32"), np.dtype("float64"))  # the dtypes ops comp
 
 # ----------------------------------------------------------------------------- grad mode, per thread
 
-_mode = threading.local()  # a no_grad() in one thread leaves every other thread recording
+class _Mode(threading.local):
+    enabled = True  # each thread starts recording; a no_grad() in one leaves the others as they are
+
+
+_mode = _Mode()
 
 
 def is_grad_enabled() -> bool:
     """True when new operations (in this thread) are recorded for backpropagation."""
-    return getattr(_mode, "enabled", True)
+    return _mode.enabled
 
 
 @contextlib.contextmanager
 def _grad_mode(enabled: bool):
-    previous, _mode.enabled = is_grad_enabled(), enabled
+    previous, _mode.enabled = _mode.enabled, enabled
     try:
         yield
     finally:
@@ -219,8 +223,8 @@ class Function:
     inputs: tuple[Tensor, ...] | None = None  # set while the graph is alive
 
     def __call__(self, *inputs: Tensor) -> Tensor:
-        _check_inputs(self, inputs)
-        result = self.forward(*[x._data for x in inputs])
+        arrays = _checked_arrays(self, inputs)
+        result = self.forward(*arrays)
         if type(result) is not backend.current().ndarray:  # a NumPy scalar from a full reduction, or a mistake
             if isinstance(result, Tensor) or not backend.is_array(result):
                 raise TypeError(f"{type(self).__name__}.forward must return an array, got {type(result).__name__}")
@@ -231,7 +235,7 @@ class Function:
         output._data, output.grad, output.creator, output.name, output.version = result, None, None, None, 0
         output.requires_grad = False
         required = [x.requires_grad for x in inputs]
-        if True in required and is_grad_enabled():  # record this Function in the graph
+        if True in required and _mode.enabled:  # record this Function in the graph
             output.requires_grad, output.creator = True, self
             self.inputs, self.required = inputs, required
             self.versions = [x.version for x in inputs]  # backward() refuses if any of them changes
@@ -250,21 +254,27 @@ class Function:
     def __repr__(self) -> str: return f"{type(self).__name__}()"
 
 
-def _check_inputs(function: Function, inputs) -> None:
-    """Tensors, of one backend and one float dtype: an op never changes a dtype silently."""
-    name, first = type(function).__name__, getattr(inputs[0] if inputs else None, "_data", None)
-    for i, x in enumerate(inputs):
-        if not isinstance(x, Tensor):
-            raise TypeError(f"{name}: input {i} is a {type(x).__module__}.{type(x).__name__}, "
-                            "not a Tensor; wrap it first: Tensor(value)")
-        if type(x._data) is not type(first):
-            backend.array_module(first, x._data)  # raises BackendError if they live on two backends
-        if x._data.dtype != first.dtype:
-            raise TypeError(f"{name}: inputs have dtypes {first.dtype} and {x.dtype}; "
+def _checked_arrays(function: Function, inputs) -> list:
+    """The inputs' arrays, once they are checked: Tensors, of one backend and one float dtype (an op
+    never changes a dtype silently)."""
+    name = type(function).__name__
+    try:
+        arrays = [x._data for x in inputs]
+    except AttributeError:  # one of them is not a Tensor
+        i, x = next((i, x) for i, x in enumerate(inputs) if not isinstance(x, Tensor))
+        raise TypeError(f"{name}: input {i} is a {type(x).__module__}.{type(x).__name__}, "
+                        "not a Tensor; wrap it first: Tensor(value)") from None
+    first = arrays[0]
+    for a in arrays:
+        if type(a) is not type(first):
+            backend.array_module(first, a)  # raises BackendError if they live on two backends
+        if a.dtype is not first.dtype and a.dtype != first.dtype:
+            raise TypeError(f"{name}: inputs have dtypes {first.dtype} and {a.dtype}; "
                             "minigan never changes dtype silently, so convert one input first")
-    if inputs and first.dtype not in FLOAT_DTYPES:
+    if first.dtype not in FLOAT_DTYPES:
         raise TypeError(f"{name} computes on float32 or float64 tensors, not {first.dtype} (its sums and products "
                         "would wrap, round or change type); convert first, e.g. Tensor(x.data.astype('float32'))")
+    return arrays
 
 
 # ----------------------------------------------------------------------------- backward
@@ -299,12 +309,12 @@ def _chain_rule(output: Tensor, seed: Tensor, create_graph: bool, retain_graph, 
     grads = {output: seed}
     with _grad_mode(create_graph):
         for function in order:
-            y = function.output
+            y = function._output()
             gy = grads.get(y) if y in targets else grads.pop(y, None)
             if gy is None:
                 continue
-            function.needs_grad = [needed and (not targets or x in targets or x.creator in on_path)
-                                   for x, needed in zip(function.inputs, function.required)]
+            function.needs_grad = [needed and (x in targets or x.creator in on_path) for x, needed in
+                                   zip(function.inputs, function.required)] if targets else function.required
             gxs = function.backward(gy)
             for x, gx, needed in zip(function.inputs, gxs if isinstance(gxs, tuple) else (gxs,), function.needs_grad):
                 if needed and gx is not None:
@@ -336,11 +346,11 @@ def _check_alive(function: Function) -> None:
     if function.inputs is None:
         raise RuntimeError(f"the graph through {type(function).__name__} was freed by an earlier backward(); "
                            "pass retain_graph=True to the first backward() to backpropagate twice")
-    for x, version in zip(function.inputs, function.versions):
-        if x.version != version:
-            raise RuntimeError(f"{x._label()}, an input of {type(function).__name__}, was changed in place after "
-                               "the graph was built (an optimiser step?), so the gradient would mix old and new "
-                               "values; compute the loss again after the change")
+    if function.versions != [x.version for x in function.inputs]:
+        x = next(x for x, version in zip(function.inputs, function.versions) if x.version != version)
+        raise RuntimeError(f"{x._label()}, an input of {type(function).__name__}, was changed in place after "
+                           "the graph was built (an optimiser step?), so the gradient would mix old and new "
+                           "values; compute the loss again after the change")
 
 
 def _leading_to(targets, order: list[Function]) -> list[Function]:

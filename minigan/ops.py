@@ -67,7 +67,7 @@ class Piecewise(Function):
 
     def __init__(self, values): self.values = values
 
-    def forward(self, *xs): return self.values.astype(xs[0].dtype)
+    def forward(self, *xs): return self.values.astype(xs[0].dtype, copy=False)
     def backward(self, gy): return (None,) * len(self.inputs)
 
 
@@ -251,7 +251,7 @@ def _axes(axis, ndim: int) -> tuple[int, ...]:
     """``axis`` (None, an int, or a tuple of them; negative counts from the end) as non-negative ints."""
     axes = tuple(range(ndim)) if axis is None else axis if isinstance(axis, tuple) else (axis,)
     for ax in axes:
-        if isinstance(ax, bool) or not isinstance(ax, numbers.Integral):
+        if type(ax) is not int and (isinstance(ax, bool) or not isinstance(ax, numbers.Integral)):
             raise TypeError(f"an axis must be a whole number, got {ax!r}")
         if not -ndim <= ax < ndim:
             raise ValueError(f"axis {ax} is out of range for a tensor with {ndim} dimensions")

@@ -25,7 +25,6 @@ import math
 
 from minigan import backend, validate
 from minigan.fast.fused import FusedUpdate
-from minigan.nn import Parameter
 
 __all__ = ["Optimizer", "SGD", "Adam", "GAN_BETAS"]
 
@@ -41,7 +40,7 @@ class Optimizer:
     buffer_names: tuple[str, ...] = ()  # the arrays each parameter's state keeps between steps
 
     def __init__(self, params, lr: float, fused: bool = True):
-        self.params = _distinct_parameters(type(self).__name__, params)
+        self.params = validate.distinct_parameters(type(self).__name__, params)
         self.lr, self.lr_factor = self.check_lr(lr), 1.0
         self.steps = [0] * len(self.params)  # updates each parameter has had (t in Adam's bias correction)
         self.state = [{name: backend.array_module(p.data).zeros_like(p.data) for name in self.buffer_names}
@@ -55,7 +54,7 @@ class Optimizer:
     def step(self) -> None:
         """θ ← rule(θ, ∇θ) for every parameter that has a gradient (the others are left as they are)."""
         for p in self.params:
-            if p.grad is not None and (p.grad.shape != p.shape or p.grad.dtype != p.dtype):
+            if p.grad is not None and (p.grad._data.shape != p._data.shape or p.grad._data.dtype != p._data.dtype):
                 raise ValueError(f"{type(self).__name__}.step(): {p._label()} ({p.dtype}, shape {p.shape}) has a "
                                  f"gradient of dtype {p.grad.dtype} and shape {p.grad.shape}")
         if self.fused is not None and self.fused.step():
@@ -111,21 +110,6 @@ class Optimizer:
         settings = ", ".join(f"{key}={tuple(value) if isinstance(value, list) else value}"
                              for key, value in self.hyperparameters().items())
         return f"{type(self).__name__}({settings}; {len(self.params)} parameters)"
-
-
-def _distinct_parameters(who: str, params) -> list:
-    """The parameters as a list, each a Parameter and none given twice (it would be updated twice)."""
-    params, seen = list(params), {}
-    if not params:
-        raise ValueError(f"{who} got no parameters to optimise")
-    for i, p in enumerate(params):
-        if not isinstance(p, Parameter):
-            raise TypeError(f"{who}: item {i} is a {type(p).__name__}, not a Parameter")
-        if id(p) in seen:
-            raise ValueError(f"{who}: items {seen[id(p)]} and {i} are the same parameter"
-                             f"{f' {p.name!r}' if p.name else ''} (it would be updated twice per step)")
-        seen[id(p)] = i
-    return params
 
 
 class SGD(Optimizer):

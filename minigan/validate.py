@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 import numbers
 
+from minigan.autograd import Tensor
+
 __all__ = ["positive_int", "count", "positive_number", "non_negative_number", "fraction", "one_of", "lookup",
-           "module_state", "optimizer_state"]
+           "module_state", "optimizer_state", "distinct_parameters"]
 
 
 def positive_int(name: str, value) -> int:
@@ -98,3 +100,20 @@ def optimizer_state(optimizer, state: dict):
                 raise ValueError(f"{who} state: {name}[{i}] is {array.dtype} of shape {tuple(array.shape)}, "
                                  f"expected {p.dtype} of shape {p.shape}")
     return checked
+
+
+def distinct_parameters(who: str, params) -> list:
+    """The parameters as a list, each a tensor that requires grad (a Parameter, or a leaf tensor of
+    your own) and none given twice (it would be updated twice)."""
+    params, seen = list(params), {}
+    if not params:
+        raise ValueError(f"{who} got no parameters to optimise")
+    for i, p in enumerate(params):
+        if not isinstance(p, Tensor) or not p.requires_grad:
+            raise TypeError(f"{who}: item {i} is a {type(p).__name__}"
+                            f"{' that does not require grad' if isinstance(p, Tensor) else ''}, not a Parameter")
+        if id(p) in seen:
+            raise ValueError(f"{who}: items {seen[id(p)]} and {i} are the same parameter"
+                             f"{f' {p.name!r}' if p.name else ''} (it would be updated twice per step)")
+        seen[id(p)] = i
+    return params
