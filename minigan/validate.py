@@ -1,9 +1,10 @@
 """Checks of user input, shared by the modules: each error names the culprit and what was expected.
 
-Every check is a function ``check(name, value)`` that returns the value (converted where it
-says so) or raises a ValueError whose text starts with ``name``: the same functions check
-the arguments of the library, the options of the command line and every field of a
-checkpoint (``minigan.app.checkpoint.Schema`` uses them as its leaves).
+The checks of one value are functions ``check(name, value)`` that return the value (converted
+where they say so) or raise a ValueError whose text starts with ``name``: the same functions
+check the arguments of the library, the options of the command line and every field of a
+checkpoint (``minigan.app.checkpoint.Schema`` uses them as its leaves). Below them: the checks
+of a saved module's or optimiser's state, and of the parameters given to an optimiser.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import re
 
 import numpy as np
 
+from minigan.autograd import Tensor
+
 __all__ = ["brief", "positive_int", "count", "positive_number", "non_negative_number", "fraction", "one_of",
-           "lookup", "flag", "array", "sha256"]
+           "lookup", "flag", "array", "sha256", "module_state", "optimizer_state", "distinct_parameters"]
 
 
 def brief(value, limit: int = 60) -> str:
@@ -98,3 +101,61 @@ def sha256(name: str, value) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"[0-9a-f]{64}", value):
         raise ValueError(f"{name} must be a SHA-256 digest (64 hex digits), got {brief(value)}")
     return value
+
+
+def module_state(module, state: dict) -> None:
+    """A ValueError (names, shapes) or TypeError (dtypes) unless ``state`` holds an array for each of
+    ``module``'s parameters, by dotted name, of its shape and dtype, and nothing else."""
+    own = dict(module.named_parameters())
+    missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+    problems = [f"{what} entries {names}" for what, names in (("missing", missing), ("unexpected", unexpected)) if names]
+    if problems:
+        raise ValueError(f"{type(module).__name__}.load_state_dict: " + "; ".join(problems))
+    for name, p in own.items():
+        if tuple(state[name].shape) != p.shape:
+            raise ValueError(f"load_state_dict: {name!r} has shape {tuple(state[name].shape)}, expected {p.shape}")
+        if state[name].dtype != p.dtype:
+            raise TypeError(f"load_state_dict: {name!r} has dtype {state[name].dtype}, expected {p.dtype}")
+
+
+def optimizer_state(optimizer, state: dict):
+    """``optimizer``'s kind made with the saved hyperparameters (which its constructor checks),
+    once the state is checked whole: its kind, step counts, and one buffer of each parameter's
+    shape and dtype per buffer name; a ValueError naming the first problem otherwise."""
+    who, names, n = type(optimizer).__name__, sorted(optimizer.hyperparameters()), len(optimizer.params)
+    if state.get("type") != who:
+        raise ValueError(f"optimiser state is for {state.get('type')!r}, not {who!r}")
+    if sorted(state["hyperparameters"]) != names:
+        raise ValueError(f"{who} state has hyperparameters {sorted(state['hyperparameters'])}, expected {names}")
+    checked = type(optimizer)(optimizer.params, fused=False, **state["hyperparameters"])
+    if len(state["steps"]) != n:
+        raise ValueError(f"{who} state counts steps for {len(state['steps'])} parameters, not {n}")
+    for t in state["steps"]:
+        if isinstance(t, bool) or not isinstance(t, numbers.Integral) or t < 0:
+            raise ValueError(f"{who} state: step counts must be integers ≥ 0, got {t!r}")
+    for name in optimizer.buffer_names:
+        arrays = state["buffers"].get(name, ())
+        if len(arrays) != n:
+            raise ValueError(f"{who} state: buffer {name!r} needs {n} arrays, got {len(arrays)}")
+        for i, (array, p) in enumerate(zip(arrays, optimizer.params)):
+            if tuple(array.shape) != p.shape or array.dtype != p.dtype:
+                raise ValueError(f"{who} state: {name}[{i}] is {array.dtype} of shape {tuple(array.shape)}, "
+                                 f"expected {p.dtype} of shape {p.shape}")
+    return checked
+
+
+def distinct_parameters(who: str, params) -> list:
+    """The parameters as a list, each a tensor that requires grad (a Parameter, or a leaf tensor of
+    your own) and none given twice (it would be updated twice)."""
+    params, seen = list(params), {}
+    if not params:
+        raise ValueError(f"{who} got no parameters to optimise")
+    for i, p in enumerate(params):
+        if not isinstance(p, Tensor) or not p.requires_grad:
+            raise TypeError(f"{who}: item {i} is a {type(p).__name__}"
+                            f"{' that does not require grad' if isinstance(p, Tensor) else ''}, not a Parameter")
+        if id(p) in seen:
+            raise ValueError(f"{who}: items {seen[id(p)]} and {i} are the same parameter"
+                             f"{f' {p.name!r}' if p.name else ''} (it would be updated twice per step)")
+        seen[id(p)] = i
+    return params

@@ -49,7 +49,7 @@ def test_bad_mixtures_are_refused():
 
 
 def test_unknown_data_set_lists_the_known_ones():
-    with pytest.raises(ValueError, match="unknown data set 'cifar'; known: gaussian, mixture, ring, pacgan_ring, grid, digits, mnist"):
+    with pytest.raises(ValueError, match="unknown data set 'cifar'; known: gaussian, mixture, ring, pacgan_ring, grid, two_gaussians, disjoint, line, digits, mnist"):
         data.make("cifar")
 
 
@@ -97,7 +97,7 @@ def test_corrupt_idx_files_are_refused_clearly(tmp_path):
         data.read_idx(tmp_path / "broken.gz")
     with pytest.raises(FileNotFoundError, match="IDX file not found"):
         data.read_idx(tmp_path / "missing")
-    with pytest.raises(FileNotFoundError, match="no MNIST training images"):
+    with pytest.raises(FileNotFoundError, match="no MNIST images file of the training set"):
         data.load_mnist(tmp_path / "..")
 
 

@@ -190,7 +190,7 @@ def test_the_grid_preset_covers_its_25_modes():
 
 
 def test_unknown_loss_lists_the_known_ones():
-    with pytest.raises(ValueError, match="unknown loss 'hinge'; known: minimax, non_saturating, max_likelihood, wgan_gp"):
+    with pytest.raises(ValueError, match="unknown loss 'hinge'; known: minimax, non_saturating, max_likelihood, least_squares, wgan_gp"):
         gan.GANConfig(loss="hinge")
 
 
@@ -298,7 +298,7 @@ def test_a_single_callback_may_be_passed_without_a_list():
 
 def _network_and_optimiser_arrays(network, optimizer):
     return [p.data.copy() for p in network.parameters()] + [
-        b.copy() for buffers in optimizer.buffers.values() for b in buffers]
+        b.copy() for state in optimizer.state for b in state.values()]
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered", "ignore:overflow encountered")
@@ -392,7 +392,8 @@ def test_learning_rates_fall_linearly_to_zero_between_the_two_steps():
 def test_training_uses_the_decayed_learning_rates():
     model, _ = presets.build("ring", seed=0, batch_size=16, lr_d=2e-3, lr_g=1e-3, lr_decay_from=2, lr_decay_to=6)
     model.train(4)  # the 4th step (step index 3) used 3/4 of each learning rate
-    assert model.opt_d.lr == pytest.approx(0.75 * 2e-3) and model.opt_g.lr == pytest.approx(0.75 * 1e-3)
+    assert (model.opt_d.lr, model.opt_g.lr) == (2e-3, 1e-3)  # the rates set ...
+    assert model.opt_d.lr_factor == model.opt_g.lr_factor == pytest.approx(0.75)  # ... scaled by the decay
 
 
 @pytest.mark.parametrize("field, value, message", [
@@ -434,3 +435,27 @@ def test_a_saved_run_keeps_the_average_of_g():
     second.load_state_dict(state)
     for name, value in first.g_average.average.items():
         np.testing.assert_array_equal(second.g_average.average[name], value)
+
+
+def test_sampling_and_evaluation_run_the_networks_in_evaluation_mode():
+    """A G and a D with dropout: their samples and D's map are not thinned at random (the same
+    numbers twice), training is (the networks are back in training mode afterwards)."""
+    rng = np.random.default_rng(0)
+    G = nn.Sequential(nn.Linear(2, 8, rng=rng), nn.Dropout(0.5), nn.ReLU(), nn.Linear(8, 2, rng=rng))
+    D = nn.Sequential(nn.Linear(2, 8, rng=rng), nn.Dropout(0.5), nn.LeakyReLU(), nn.Linear(8, 1, rng=rng))
+    model = gan.GAN(G, D, data.ring(), gan.GANConfig(batch_size=16), rng=np.random.default_rng(1))
+    x = np.random.default_rng(2).normal(size=(10, 2))
+    np.testing.assert_array_equal(model.discriminate(x), model.discriminate(x))
+    np.testing.assert_array_equal(model.generate(10, np.random.default_rng(3)), model.generate(10, np.random.default_rng(3)))
+    assert G.training and D.training
+    with nn.evaluating(D):
+        expected = D(Tensor(x.astype(np.float32))).numpy()
+    assert not np.array_equal(D(Tensor(x.astype(np.float32))).numpy(), expected)  # training mode: units dropped
+
+
+def test_a_learning_rate_set_by_hand_is_kept_and_the_decay_scales_it():
+    model = _small_gan(seed=0, lr_decay_from=2, lr_decay_to=4)
+    model.opt_d.lr = 0.123  # set by hand: train_step must not overwrite it
+    model.train(4)  # the last step is step 3: half-way through the decay
+    assert model.opt_d.lr == 0.123 and model.opt_g.lr == model.config.lr_g
+    assert model.opt_d.lr_factor == model.opt_g.lr_factor == 0.5
