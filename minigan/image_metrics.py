@@ -35,7 +35,8 @@ import numpy as np
 from minigan import validate
 
 __all__ = ["parzen_log_likelihood", "choose_parzen_sigma", "PAPER_SIGMAS", "DigitClassifier", "classifier_score",
-           "frechet_distance", "class_shares", "two_sample_accuracy", "nearest_neighbours"]
+           "frechet_distance", "class_shares", "two_sample_accuracy", "nearest_neighbours", "to_unit_interval",
+           "RealImages", "real_baselines", "evaluate"]
 
 
 def _images(images, what: str, pixels: int | None = None) -> np.ndarray:
@@ -248,3 +249,120 @@ def nearest_neighbours(images, reference) -> tuple[np.ndarray, np.ndarray]:
         indices[rows] = squared.argmin(axis=1)
         distances[rows] = np.sqrt(squared[np.arange(len(squared)), indices[rows]])
     return distances, indices
+
+
+# ----------------------------------------------------------------------------- all of it, for a set of samples
+
+
+def to_unit_interval(images) -> np.ndarray:
+    """Pixels in [-1, 1] (minigan's images) -> [0, 1] (the GAN paper's, where its Parzen numbers live)."""
+    return (np.asarray(images, dtype=np.float64) + 1.0) / 2.0
+
+
+@dataclass
+class RealImages:
+    """Labelled real images split in two: ``train`` (what G and the classifier learn from) and
+    ``held_out`` (never trained on: the yardstick), with the classifier fitted on ``train``.
+
+    The held-out images are cut into halves A and B by alternate rows (the bundled held-out part
+    lists its digits in order, so each half keeps the classes in the same proportions): the
+    Parzen σ is chosen on A and the log-likelihood measured on B, and the Fréchet distance of
+    A to B is what two real sets of that size score.
+    """
+
+    train: np.ndarray
+    train_labels: np.ndarray
+    held_out: np.ndarray
+    held_out_labels: np.ndarray
+    classifier: DigitClassifier
+
+    @classmethod
+    def fit(cls, train, train_labels, held_out, held_out_labels, epochs: int = 60, seed: int = 0) -> RealImages:
+        """Fit the classifier on the training images (``epochs``: see ``DigitClassifier.fit``)."""
+        train, held_out = _images(train, "training images"), _images(held_out, "held-out images")
+        return cls(train, np.asarray(train_labels), held_out, np.asarray(held_out_labels),
+                   DigitClassifier.fit(train, train_labels, epochs=epochs, seed=seed))
+
+    @property
+    def half_a(self) -> np.ndarray:
+        return self.held_out[0::2]
+
+    @property
+    def half_b(self) -> np.ndarray:
+        return self.held_out[1::2]
+
+
+def _parzen(samples, real: RealImages) -> dict:
+    """The paper's protocol on pixels in [0, 1]: σ from PAPER_SIGMAS on half A, the mean
+    log-likelihood of half B and its standard error."""
+    samples = to_unit_interval(samples)
+    sigma, _ = choose_parzen_sigma(to_unit_interval(real.half_a), samples)
+    values = parzen_log_likelihood(to_unit_interval(real.half_b), samples, sigma)
+    return {"parzen": float(values.mean()), "parzen_se": float(values.std() / np.sqrt(len(values))),
+            "parzen_sigma": sigma}
+
+
+def real_baselines(real: RealImages, kmeans_centres: int = 500, seed: int = 0) -> dict:
+    """What real images score on every measure, and the Parzen window's reference "models".
+
+    Classifier score, class shares and classifier accuracy of the held-out images; the
+    Fréchet distance between the held-out halves A and B; the two-sample accuracy and the
+    nearest-training-image distances of the held-out images (each against the training
+    images). Parzen log-likelihoods of half B under three sets of "samples": the training
+    images themselves, the centres of a k-means clustering of them (Theis et al. 2016), and
+    one image, the mean training image (a trivial model).
+    """
+    from sklearn.cluster import KMeans
+
+    held_probabilities = real.classifier.probabilities(real.held_out)
+    distances, _ = nearest_neighbours(real.held_out, real.train)
+    rng = np.random.default_rng(seed)
+    train_sample = real.train[rng.choice(len(real.train), len(real.held_out), replace=False)]
+    centres = KMeans(n_clusters=kmeans_centres, n_init=1, random_state=seed).fit(real.train).cluster_centers_
+    return {
+        "classifier_accuracy": real.classifier.accuracy(real.held_out, real.held_out_labels),
+        "classifier_score": classifier_score(held_probabilities),
+        "class_shares": class_shares(held_probabilities),
+        "frechet": frechet_distance(*(real.classifier.features(half) for half in (real.half_a, real.half_b))),
+        "two_sample_knn": two_sample_accuracy(real.held_out, train_sample, "knn", seed=seed),
+        "two_sample_logistic": two_sample_accuracy(real.held_out, train_sample, "logistic", seed=seed),
+        "nearest_median": float(np.median(distances)),
+        "parzen_train": _parzen(real.train, real),
+        "parzen_kmeans": {**_parzen(centres, real), "centres": kmeans_centres},
+        "parzen_mean_image": _parzen(real.train.mean(axis=0, keepdims=True), real),
+    }
+
+
+def evaluate(samples, real: RealImages, parzen: bool = True, seed: int = 0) -> dict:
+    """Every measure of G's ``samples`` (pixels in [-1, 1]; 10,000 in the benchmark) against ``real``.
+
+    The classifier score and class shares use all the samples. The Fréchet distance is the mean
+    over the first four blocks of as many samples as a held-out half, each against both halves,
+    so it compares with the halves' own distance at the same sizes (the estimate's bias depends
+    on them). The two-sample test and the memorisation check take as many samples as there are
+    held-out images. ``parzen``: also the paper's log-likelihood (a few seconds).
+    """
+    samples = _images(samples, "samples", real.train.shape[1])
+    if len(samples) < len(real.held_out):
+        raise ValueError(f"evaluate needs at least {len(real.held_out)} samples (as many as the held-out images), "
+                         f"got {len(samples)}")
+    probabilities = real.classifier.probabilities(samples)
+    size = len(real.half_b)
+    blocks = [samples[i * size:(i + 1) * size] for i in range(min(4, len(samples) // size))]
+    halves = [real.classifier.features(half) for half in (real.half_a, real.half_b)]
+    frechet = np.mean([frechet_distance(real.classifier.features(block), half) for block in blocks for half in halves])
+    compared = samples[:len(real.held_out)]
+    distances, nearest = nearest_neighbours(compared, real.train)
+    result = {
+        "classifier_score": classifier_score(probabilities),
+        "class_shares": class_shares(probabilities),
+        "frechet": float(frechet),
+        "two_sample_knn": two_sample_accuracy(real.held_out, compared, "knn", seed=seed),
+        "two_sample_logistic": two_sample_accuracy(real.held_out, compared, "logistic", seed=seed),
+        "nearest_median": float(np.median(distances)),
+        "nearest_distances": distances,
+        "nearest_index": nearest,
+    }
+    if parzen:
+        result.update(_parzen(samples, real))
+    return result

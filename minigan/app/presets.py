@@ -7,6 +7,7 @@ use, so a reader can start from something that works. ``build`` turns a preset
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from minigan import data as datasets
@@ -28,6 +29,8 @@ class Preset:
     config: dict = field(default_factory=dict)  # GANConfig fields
     lr_decay: tuple | None = None  # (start, end) as fractions of the run: both lrs fall linearly to 0 over it
     note: str = ""
+    data: str | None = None  # the data set it trains on, when not the preset's own name ('mnist_paper': 'mnist')
+    networks: Callable | None = None  # (data, latent_dim, dtype) -> (G, D), instead of make_networks' MLPs
 
 
 # Steps of a full run, measured with benchmarks/quality.py (5 seeds; RESULTS.md): the modes kept
@@ -101,9 +104,12 @@ def build(data_name: str = "ring", *, seed: int | None = None, mnist_path=None, 
     if preset.lr_decay is not None:
         start, end = preset.lr_decay
         schedule = {"lr_decay_from": round(start * steps), "lr_decay_to": round(end * steps)}
-    data = datasets.make(data_name, mnist_path=mnist_path)
+    data = datasets.make(preset.data or data_name, mnist_path=mnist_path)
     config = GANConfig(**{"latent_dim": preset.latent_dim, **preset.config, **schedule, **overrides})
-    G, D = make_networks(data, config.latent_dim, hidden=preset.hidden, depth=preset.depth,
-                         generator_depth=preset.generator_depth, standardize=preset.standardize,
-                         dtype=config.dtype)
+    if preset.networks is not None:
+        G, D = preset.networks(data, config.latent_dim, config.dtype)
+    else:
+        G, D = make_networks(data, config.latent_dim, hidden=preset.hidden, depth=preset.depth,
+                             generator_depth=preset.generator_depth, standardize=preset.standardize,
+                             dtype=config.dtype)
     return GAN(G, D, data, config), steps
