@@ -21,8 +21,9 @@ Put the training loop of Goodfellow et al. (2014), Algorithm 1, beside ``d_step`
 and update nothing (pass them an ``rng`` of your own to leave the run's random stream as it
 was too); ``d_step`` and ``g_step`` differentiate that loss and update (steps 5 and 9).
 The game is one of minigan.losses.LOSSES: a classifier D with the 'minimax',
-'non_saturating' or 'max_likelihood' generator loss, or 'wgan_gp', a critic with a
-Wasserstein loss and a gradient penalty (Gulrajani et al. 2017).
+'non_saturating' or 'max_likelihood' generator loss, 'least_squares', D regressing a score
+(Mao et al. 2017), or 'wgan_gp', a critic with a Wasserstein loss and a gradient penalty
+(Gulrajani et al. 2017).
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ class DivergenceError(RuntimeError):
 class GANConfig:
     """Everything that defines a training run besides the networks and the data."""
 
-    loss: str = "non_saturating"  # a generator loss, or 'wgan_gp'
+    loss: str = "non_saturating"  # a generator loss, 'least_squares' or 'wgan_gp'
     k: int = 1  # D-steps per G-step
     batch_size: int = 256  # m: samples of z and of x per step
     latent_dim: int = 2  # size of z
@@ -218,7 +219,7 @@ class GAN:
     def _check_shapes(self) -> None:
         cfg = self.config
         probe_z = Tensor(backend.current().zeros((2, cfg.latent_dim), dtype=cfg.dtype))
-        with no_grad():
+        with no_grad(), nn.evaluating(self.G, self.D):  # evaluation mode: no dropout draws from the run's stream
             try:
                 fake = self.G(probe_z)
             except ValueError as exc:
@@ -284,8 +285,9 @@ class GAN:
         return losses.generator_loss(self.config.loss)(out_fake)
 
     def _as_d_output(self, out: Tensor) -> Tensor:
-        """D's raw output as what it means: the probability D(x) = σ(logit), or a critic's score."""
-        return out.detach() if self.config.loss == "wgan_gp" else ops.sigmoid(out.detach())
+        """D's raw output as what it means: the probability D(x) = σ(logit) of a classifier, or the
+        score itself (least squares: an estimate of the same probability; a critic: its own scale)."""
+        return ops.sigmoid(out.detach()) if self.config.loss in losses.GENERATOR_LOSSES else out.detach()
 
     def _bookkeeping(self, loss, optimizer: optim.Optimizer) -> dict:
         """The record of one update (of D if ``loss`` is a DiscriminatorLoss, else of G), checked.
@@ -318,8 +320,9 @@ class GAN:
         return {counter: getattr(self, counter), **dict(zip(names[:-1], values[:-1], strict=True))}
 
     def discriminate(self, x) -> np.ndarray:
-        """D(x) (or the critic's score) for host samples ``x``, as a host array, without a graph."""
-        with no_grad():
+        """D(x) (or the critic's score) for host samples ``x``, as a host array, without a graph,
+        with D in evaluation mode."""
+        with no_grad(), nn.evaluating(self.D):
             return self._as_d_output(self.D(self.tensor(x))).numpy().ravel()
 
     def train_step(self) -> dict:
@@ -365,9 +368,13 @@ class GAN:
         with no_grad(), self.sampling_generator() as G:
             return G(z).numpy()
 
+    @contextlib.contextmanager
     def sampling_generator(self):
-        """The G that makes the samples: G with θ̄_G swapped in if G's weights are averaged."""
-        return self.g_average.swapped_in() if self.g_average is not None else contextlib.nullcontext(self.G)
+        """The G that makes the samples, in evaluation mode: G with θ̄_G swapped in if G's
+        weights are averaged."""
+        weights = self.g_average.swapped_in() if self.g_average is not None else contextlib.nullcontext(self.G)
+        with nn.evaluating(self.G), weights as G:
+            yield G
 
     # -- saving and restoring a run
 

@@ -1,4 +1,4 @@
-"""Losses: binary cross-entropy for D, the three classic generator losses, and WGAN-GP.
+"""Losses: binary cross-entropy for D, the three classic generator losses, least squares, and WGAN-GP.
 
 D outputs a logit ℓ; its probability that x is real is D(x) = σ(ℓ). Working with ℓ
 instead of D(x) keeps every loss finite: ln σ(ℓ) = -softplus(-ℓ) is exact for any ℓ,
@@ -14,11 +14,15 @@ Generator losses, all functions of ℓ = σ⁻¹(D(G(z))) on fake samples, all m
 Their gradients with respect to ℓ are -D, -(1 - D) and -D/(1 - D): when D rejects the
 fakes (D → 0) the minimax and max-likelihood gradients vanish and the non-saturating
 one does not (Goodfellow's NIPS 2016 tutorial, section 3.2, plots all three; ``demos/vanishing_gradients.py`` draws it).
-The seeds write J_G with a factor ½; minigan drops it (a constant that only rescales G's step).
+Some texts write J_G with a factor ½; minigan drops it (a constant that only rescales G's step).
+
+Two more games replace the cross-entropy: least squares (Mao et al. 2017), where D regresses
+a score towards 1 on real and 0 on fake samples, and WGAN-GP, where D is a critic.
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 from minigan import backend, ops, validate
@@ -28,7 +32,8 @@ __all__ = [
     "bce", "bce_with_logits", "discriminator_losses",
     "minimax_generator_loss", "non_saturating_generator_loss", "max_likelihood_generator_loss",
     "GENERATOR_LOSSES", "LOSSES", "generator_loss", "discriminator_loss", "DiscriminatorLoss",
-    "critic_losses", "wasserstein_generator_loss", "gradient_penalty",
+    "least_squares_discriminator_losses", "least_squares_generator_loss",
+    "critic_losses", "wasserstein_generator_loss", "gradient_penalty", "at_equilibrium",
 ]
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -134,6 +139,25 @@ GENERATOR_LOSSES = {
 
 
 
+# ----------------------------------------------------------------------------- least squares (LSGAN)
+
+
+def least_squares_discriminator_losses(score_real: Tensor, score_fake: Tensor):
+    """D's two terms, ½E[(D(x) - 1)²] on real x and ½E[D(G(z))²] on fakes (Mao et al. 2017, labels
+    b = 1, a = 0): D regresses its raw score towards 1 on real and 0 on fake samples. Its optimum
+    D*(x) = p_data / (p_data + p_g) is the classic GAN's, reached as a score, not through a sigmoid."""
+    _check_tensor(score_real, "score_real")
+    _check_tensor(score_fake, "score_fake")
+    return 0.5 * ((score_real - 1.0) ** 2).mean(), 0.5 * (score_fake**2).mean()
+
+
+def least_squares_generator_loss(score_fake: Tensor) -> Tensor:
+    """½E[(D(G(z)) - 1)²] (label c = 1): G pulls D's score on its samples towards "real";
+    d/dD = D(G(z)) - 1, which does not vanish while D rejects the fakes."""
+    _check_tensor(score_fake, "score_fake")
+    return 0.5 * ((score_fake - 1.0) ** 2).mean()
+
+
 # ----------------------------------------------------------------------------- WGAN-GP
 
 
@@ -172,9 +196,23 @@ def gradient_penalty(critic, real: Tensor, fake: Tensor, rng, weight: float = 10
 
 # ----------------------------------------------------------------------------- the two players' losses, by name
 
-LOSSES = (*GENERATOR_LOSSES, "wgan_gp")
-"""The games minigan plays: a classifier D with one of the three generator losses, or
-'wgan_gp', a critic with the Wasserstein loss and a gradient penalty."""
+LOSSES = (*GENERATOR_LOSSES, "least_squares", "wgan_gp")
+"""The games minigan plays: a classifier D with one of the three generator losses,
+'least_squares', D regressing a score (Mao et al. 2017), or 'wgan_gp', a critic with the
+Wasserstein loss and a gradient penalty."""
+
+
+def at_equilibrium(name: str) -> dict | None:
+    """The losses' values when D says ½ everywhere (the equilibrium p_g = p_data, where D* = ½),
+    by record name, or None for a critic, which has no such value."""
+    validate.one_of("loss", name, LOSSES)
+    if name == "wgan_gp":
+        return None
+    if name == "least_squares":  # ½(½ - 1)² = ½(½)² = 1/8
+        return {"loss_d_real": 0.125, "loss_d_fake": 0.125, "loss_d": 0.25, "loss_g": 0.125}
+    ln2 = math.log(2.0)
+    return {"loss_d_real": ln2, "loss_d_fake": ln2, "loss_d": 2 * ln2,
+            "loss_g": {"minimax": -ln2, "non_saturating": ln2, "max_likelihood": -1.0}[name]}
 
 
 class DiscriminatorLoss(NamedTuple):
@@ -189,9 +227,10 @@ class DiscriminatorLoss(NamedTuple):
 
 
 def generator_loss(name: str):
-    """L_G of the game ``name``: a function of D's outputs on fakes (logits, or critic scores)."""
+    """L_G of the game ``name``: a function of D's outputs on fakes (logits, scores, or critic scores)."""
     validate.one_of("loss", name, LOSSES)
-    return wasserstein_generator_loss if name == "wgan_gp" else GENERATOR_LOSSES[name]
+    return {"wgan_gp": wasserstein_generator_loss, "least_squares": least_squares_generator_loss,
+            **GENERATOR_LOSSES}[name]
 
 
 def discriminator_loss(name: str):
@@ -203,13 +242,20 @@ def discriminator_loss(name: str):
     -E[f(x)] + E[f(G(z))] + λ·GP, with λ = ``gp_weight`` and the penalty's mixing drawn from ``rng``.
     """
     validate.one_of("loss", name, LOSSES)
-    return _critic_loss if name == "wgan_gp" else _classifier_loss
+    return {"wgan_gp": _critic_loss, "least_squares": _least_squares_loss}.get(name, _classifier_loss)
 
 
 def _classifier_loss(D, real: Tensor, fake: Tensor, *, rng=None, real_label_smoothing: float = 0.0,
                      gp_weight: float = 10.0) -> DiscriminatorLoss:
     out_real, out_fake = D(real), D(fake)
     loss_real, loss_fake = discriminator_losses(out_real, out_fake, real_label_smoothing)
+    return DiscriminatorLoss(loss_real + loss_fake, loss_real, loss_fake, None, out_real, out_fake)
+
+
+def _least_squares_loss(D, real: Tensor, fake: Tensor, *, rng=None, real_label_smoothing: float = 0.0,
+                        gp_weight: float = 10.0) -> DiscriminatorLoss:
+    out_real, out_fake = D(real), D(fake)
+    loss_real, loss_fake = least_squares_discriminator_losses(out_real, out_fake)
     return DiscriminatorLoss(loss_real + loss_fake, loss_real, loss_fake, None, out_real, out_fake)
 
 

@@ -23,7 +23,7 @@ from minigan.autograd import Tensor
 from minigan.rng import resolve
 
 __all__ = [
-    "Parameter", "FlatParameters", "Module", "frozen", "Linear", "Sequential", "Standardize", "ReLU", "LeakyReLU", "Tanh", "Sigmoid",
+    "Parameter", "FlatParameters", "Module", "frozen", "evaluating", "Linear", "Maxout", "Dropout", "Sequential", "Standardize", "ReLU", "LeakyReLU", "Tanh", "Sigmoid",
     "glorot_uniform", "he_normal", "INITIALISERS", "ACTIVATIONS", "mlp",
 ]
 
@@ -92,7 +92,12 @@ class FlatParameters:
 
 
 class Module:
-    """Base class: subclasses set Parameters / sub-Modules as attributes and define ``forward``."""
+    """Base class: subclasses set Parameters / sub-Modules as attributes and define ``forward``.
+
+    ``training`` says which mode the module is in: True while it learns (dropout drops units),
+    False when it is evaluated or sampled from (``eval()``, or ``with evaluating(module)``)."""
+
+    training = True
 
     def __call__(self, *inputs):
         return self.forward(*inputs)
@@ -123,6 +128,17 @@ class Module:
     def zero_grad(self) -> None:
         for p in self.parameters():
             p.grad = None
+
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode (``mode=False``: evaluation mode) here and in every sub-module."""
+        self.training = bool(mode)
+        for _, child in self.named_children():
+            child.train(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode: layers that behave differently while learning (dropout) stop doing so."""
+        return self.train(False)
 
     def requires_grad_(self, flag: bool = True) -> Module:
         """Set ``requires_grad`` on every parameter and return the module (PyTorch's spelling)."""
@@ -185,6 +201,21 @@ def frozen(module: Module):
             p.requires_grad = flag
 
 
+@contextlib.contextmanager
+def evaluating(*modules: Module):
+    """Inside this block the modules are in evaluation mode (no dropout); on leaving, each is
+    back in the mode it had. Sampling and evaluation use it, so a picture of D or a sample of G
+    is never thinned by dropout."""
+    previous = [module.training for module in modules]
+    for module in modules:
+        module.eval()
+    try:
+        yield modules[0] if len(modules) == 1 else modules
+    finally:
+        for module, mode in zip(modules, previous, strict=True):
+            module.train(mode)
+
+
 def _named_parameters_of(value, name: str):
     if isinstance(value, Parameter):
         yield name, value
@@ -241,6 +272,44 @@ class Linear(Module):
     def __repr__(self) -> str:
         label = f" {self.name!r}" if self.name else ""
         return f"Linear{label}({self.in_features} -> {self.out_features})"
+
+
+class Maxout(Linear):
+    """A maxout layer (Goodfellow et al. 2013): ``units`` outputs, each the largest of ``pieces``
+    affine functions of x, h_i = max_j (x W + b)_ij. It learns its own piecewise-linear
+    activation; the gradient reaches only the winning piece of each unit."""
+
+    def __init__(self, in_features: int, units: int, pieces: int, **options):
+        self.units = validate.positive_int("Maxout: units", units)
+        self.pieces = validate.positive_int("Maxout: pieces", pieces)
+        super().__init__(in_features, self.units * self.pieces, **options)
+
+    def forward(self, x: Tensor) -> Tensor:
+        scores = super().forward(x)  # (batch, units * pieces), the pieces of a unit side by side
+        return ops.max(ops.reshape(scores, (x.shape[0], self.units, self.pieces)), axis=2)
+
+    def __repr__(self) -> str:
+        label = f" {self.name!r}" if self.name else ""
+        return f"Maxout{label}({self.in_features} -> {self.units} units of {self.pieces} pieces)"
+
+
+class Dropout(Module):
+    """While training, each input is zeroed with probability p and the rest scaled by 1/(1 - p),
+    so a unit's expected output is unchanged (inverted dropout; Srivastava et al. 2014); in
+    evaluation mode the layer passes x through. The mask is a constant, so the gradient is
+    gy · mask / (1 - p). It is drawn on the host from ``rng`` (default: minigan's generator)."""
+
+    def __init__(self, p: float = 0.5, rng=None):
+        self.p, self.rng = validate.fraction("Dropout: p", p), rng
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.p == 0:
+            return x
+        keep = resolve(self.rng).random(x.shape) >= self.p
+        return x * Tensor(backend.asarray(keep / (1.0 - self.p), dtype=x.dtype))
+
+    def __repr__(self) -> str:
+        return f"Dropout({self.p})"
 
 
 class ReLU(Module):

@@ -24,7 +24,7 @@ from minigan.autograd import Function, Tensor
 
 __all__ = [
     "constant", "add", "sub", "mul", "div", "neg", "pow", "matmul", "linear",
-    "sum", "mean", "reshape", "transpose", "broadcast_to", "sum_to", "getitem", "concatenate",
+    "sum", "mean", "max", "reshape", "transpose", "broadcast_to", "sum_to", "getitem", "concatenate",
     "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "leaky_relu",
     "softplus", "log_sigmoid", "maximum", "clip",
 ]
@@ -327,6 +327,34 @@ def mean(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     if count == 0:
         raise ValueError(f"mean of no elements: the tensor of shape {x.shape} is empty along axis {axis}")
     return sum(x, axes, keepdims) / count
+
+
+class Max(Function):
+    """y = max of x along ``axis``;  gx = gy at the position of the maximum (the first one, on
+    ties), 0 elsewhere: only the winning element moved y."""
+
+    def __init__(self, axis: int, keepdims: bool):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        xp = backend.array_module(x)
+        winner = xp.expand_dims(x.argmax(axis=self.axis), self.axis)
+        positions = xp.arange(x.shape[self.axis]).reshape([-1 if i == self.axis else 1 for i in range(x.ndim)])
+        self.winners = (positions == winner).astype(x.dtype)  # one-hot along the axis
+        return x.max(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        if not self.keepdims:
+            gy = reshape(gy, self.winners.shape[:self.axis] + (1,) + self.winners.shape[self.axis + 1:])
+        return gy * Tensor(self.winners)
+
+
+def max(x: Tensor, axis: int = -1, keepdims: bool = False) -> Tensor:  # shadows the builtin here, like sum
+    """The largest element along one ``axis`` (maxout's reduction)."""
+    if x.size == 0:
+        raise ValueError(f"max of no elements: the tensor has shape {x.shape}")
+    (axis,) = _normalise_axes(axis, x.ndim)
+    return Max(axis, keepdims)(x)
 
 
 class Reshape(Function):

@@ -190,7 +190,7 @@ def test_the_grid_preset_covers_its_25_modes():
 
 
 def test_unknown_loss_lists_the_known_ones():
-    with pytest.raises(ValueError, match="unknown loss 'hinge'; known: minimax, non_saturating, max_likelihood, wgan_gp"):
+    with pytest.raises(ValueError, match="unknown loss 'hinge'; known: minimax, non_saturating, max_likelihood, least_squares, wgan_gp"):
         gan.GANConfig(loss="hinge")
 
 
@@ -434,3 +434,19 @@ def test_a_saved_run_keeps_the_average_of_g():
     second.load_state_dict(state)
     for name, value in first.g_average.average.items():
         np.testing.assert_array_equal(second.g_average.average[name], value)
+
+
+def test_sampling_and_evaluation_run_the_networks_in_evaluation_mode():
+    """A G and a D with dropout: their samples and D's map are not thinned at random (the same
+    numbers twice), training is (the networks are back in training mode afterwards)."""
+    rng = np.random.default_rng(0)
+    G = nn.Sequential(nn.Linear(2, 8, rng=rng), nn.Dropout(0.5), nn.ReLU(), nn.Linear(8, 2, rng=rng))
+    D = nn.Sequential(nn.Linear(2, 8, rng=rng), nn.Dropout(0.5), nn.LeakyReLU(), nn.Linear(8, 1, rng=rng))
+    model = gan.GAN(G, D, data.ring(), gan.GANConfig(batch_size=16), rng=np.random.default_rng(1))
+    x = np.random.default_rng(2).normal(size=(10, 2))
+    np.testing.assert_array_equal(model.discriminate(x), model.discriminate(x))
+    np.testing.assert_array_equal(model.generate(10, np.random.default_rng(3)), model.generate(10, np.random.default_rng(3)))
+    assert G.training and D.training
+    with nn.evaluating(D):
+        expected = D(Tensor(x.astype(np.float32))).numpy()
+    assert not np.array_equal(D(Tensor(x.astype(np.float32))).numpy(), expected)  # training mode: units dropped

@@ -67,6 +67,9 @@ def test_loss_gradients_match_central_differences(xp, data):
         check_grad(loss, [logits])
         check_gradgrad(loss, [logits])
     check_grad(lambda r, f: sum(losses.critic_losses(r, f)), [logits, leaf(data.draw(arrays(shape)))])
+    check_grad(lambda r, f: sum(losses.least_squares_discriminator_losses(r, f)), [logits, leaf(data.draw(arrays(shape)))])
+    check_grad(losses.least_squares_generator_loss, [logits])
+    check_gradgrad(losses.least_squares_generator_loss, [logits])
 
 
 def test_label_smoothing_moves_targets_toward_one_half():
@@ -98,7 +101,7 @@ def test_generator_losses_match_their_formulas_in_d(name):
 
 
 def test_unknown_generator_loss_lists_the_known_ones():
-    with pytest.raises(ValueError, match="unknown loss 'hinge'; known: minimax, non_saturating, max_likelihood, wgan_gp"):
+    with pytest.raises(ValueError, match="unknown loss 'hinge'; known: minimax, non_saturating, max_likelihood, least_squares, wgan_gp"):
         losses.generator_loss("hinge")
 
 
@@ -142,7 +145,7 @@ def test_discriminator_loss_and_generator_loss_know_the_same_games():
     for name in losses.LOSSES:
         assert callable(losses.discriminator_loss(name)) and callable(losses.generator_loss(name))
     for ask in (losses.discriminator_loss, losses.generator_loss):
-        with pytest.raises(ValueError, match="unknown loss 'hinge'; known: minimax, non_saturating, max_likelihood, wgan_gp"):
+        with pytest.raises(ValueError, match="unknown loss 'hinge'; known: minimax, non_saturating, max_likelihood, least_squares, wgan_gp"):
             ask("hinge")
 
 
@@ -172,3 +175,31 @@ def test_the_critics_loss_is_the_wasserstein_terms_plus_the_gradient_penalty():
 
 def test_the_wgan_gp_generator_loss_is_minus_the_mean_critic_score():
     assert losses.generator_loss("wgan_gp")(Tensor(np.array([[1.0], [3.0]]))).item() == -2.0
+
+
+def test_the_least_squares_game_regresses_scores_towards_one_and_zero():
+    real, fake = Tensor(np.array([[1.0], [0.5]])), Tensor(np.array([[0.0], [0.5]]))
+    loss_real, loss_fake = losses.least_squares_discriminator_losses(real, fake)
+    assert loss_real.item() == pytest.approx(0.5 * np.mean([0.0, 0.25]), rel=1e-15)
+    assert loss_fake.item() == pytest.approx(0.5 * np.mean([0.0, 0.25]), rel=1e-15)
+    assert losses.generator_loss("least_squares")(fake).item() == pytest.approx(0.5 * np.mean([1.0, 0.25]))
+    D = nn.Linear(1, 1, dtype="float64", rng=np.random.default_rng(0))
+    total = losses.discriminator_loss("least_squares")(D, real, fake)
+    assert total.penalty is None
+    assert total.total.item() == pytest.approx(total.real.item() + total.fake.item(), rel=1e-15)
+
+
+@pytest.mark.parametrize("name", losses.LOSSES)
+def test_the_losses_at_equilibrium_are_their_values_where_d_says_one_half(name):
+    """Where D(x) = ½ everywhere (logit 0, or score ½), each loss takes the value ``at_equilibrium`` gives."""
+    at_half = losses.at_equilibrium(name)
+    if name == "wgan_gp":
+        assert at_half is None  # a critic's scores have no equilibrium value
+        return
+    out = Tensor(np.full((4, 1), 0.5 if name == "least_squares" else 0.0))
+    D = lambda x: out  # noqa: E731  (D's output, whatever the samples)
+    loss = losses.discriminator_loss(name)(D, out, out)
+    assert loss.real.item() == pytest.approx(at_half["loss_d_real"], rel=1e-15)
+    assert loss.fake.item() == pytest.approx(at_half["loss_d_fake"], rel=1e-15)
+    assert loss.total.item() == pytest.approx(at_half["loss_d"], rel=1e-15)
+    assert losses.generator_loss(name)(out).item() == pytest.approx(at_half["loss_g"], rel=1e-15)

@@ -9,6 +9,8 @@ import minigan
 from minigan import Tensor, backend, losses, nn
 from minigan.gradcheck import check_grad
 
+from strategies import leaf
+
 
 class Block(nn.Module):
     def __init__(self):
@@ -137,3 +139,42 @@ def test_whole_mlp_gradient_through_bce_with_logits(xp, sizes, batch, seed):
     targets = backend.asarray(rng.integers(0, 2, (batch, 1)).astype(np.float64))
     # the checker perturbs its inputs in place, so passing the parameters themselves is enough
     check_grad(lambda x, *params: losses.bce_with_logits(model(x), targets), [x, *model.parameters()])
+
+
+def test_maxout_is_the_largest_of_its_pieces_per_unit():
+    layer = nn.Maxout(3, units=2, pieces=4, dtype="float64", rng=np.random.default_rng(0))
+    x = np.random.default_rng(1).normal(size=(5, 3))
+    scores = x @ layer.weight.numpy() + layer.bias.numpy()  # (5, 8): unit 0's pieces, then unit 1's
+    np.testing.assert_allclose(layer(Tensor(x)).numpy(), scores.reshape(5, 2, 4).max(axis=2), rtol=1e-15)
+    assert [name for name, _ in layer.named_parameters()] == ["weight", "bias"]
+
+
+def test_maxout_gradient_matches_central_differences():
+    layer = nn.Maxout(3, units=2, pieces=3, dtype="float64", rng=np.random.default_rng(0))
+    x = leaf(np.random.default_rng(1).normal(size=(4, 3)))
+    check_grad(lambda x, w, b: layer(x), [x, layer.weight, layer.bias])
+
+
+def test_dropout_drops_and_rescales_while_training_and_passes_through_in_evaluation():
+    layer = nn.Dropout(0.25, rng=np.random.default_rng(0))
+    x = Tensor(np.ones((200, 50)), requires_grad=True)
+    y = layer(x)
+    kept = y.numpy() != 0
+    assert set(np.unique(y.numpy())) == {0.0, 1 / 0.75}  # dropped, or scaled by 1/(1 - p)
+    assert abs(kept.mean() - 0.75) < 0.01  # 10,000 draws: the kept share is 0.75 within 3σ ≈ 0.013
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), y.numpy())  # gy · mask / (1 - p), with gy = 1
+    layer.eval()
+    assert layer(x) is x
+    with pytest.raises(ValueError, match="Dropout: p must be in"):
+        nn.Dropout(1.0)
+
+
+def test_train_and_eval_reach_every_nested_module_and_evaluating_restores_the_mode():
+    net = nn.Sequential(nn.Linear(2, 3), nn.Dropout(0.5), nn.Sequential(nn.Dropout(0.5)))
+    assert net.eval() is net
+    assert not any(m.training for m in (net, *net.layers, net.layers[2].layers[0]))
+    net.train()
+    with nn.evaluating(net):
+        assert not net.layers[2].layers[0].training
+    assert net.layers[2].layers[0].training

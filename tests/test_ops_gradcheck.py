@@ -74,6 +74,16 @@ def _reduction(reduce, reference):
     return draw
 
 
+def _max(data):
+    """Distinct values on the grid k/10: no ties, where the maximum has no derivative."""
+    shape = data.draw(shapes(min_dims=1))
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    keepdims = data.draw(st.booleans())
+    grid = st.integers(-40, 40).map(lambda k: k / 10)
+    x = data.draw(hnp.arrays(np.float64, shape, elements=grid, unique=True))
+    return (lambda t: ops.max(t, axis, keepdims)), (lambda a: np.max(a, axis=axis, keepdims=keepdims)), [x]
+
+
 def _reshape(data):
     shape = data.draw(shapes(min_dims=1))
     target = (-1,) if data.draw(st.booleans()) else tuple(reversed(shape))
@@ -159,6 +169,7 @@ CASES = {  # name: the op tested, then optionally ':' and which variant
     "linear": _linear,
     "sum": _reduction(ops.sum, np.sum),
     "mean": _reduction(ops.mean, np.mean),
+    "max": _max,
     "reshape": _reshape,
     "transpose": _transpose,
     "getitem": _getitem,

@@ -75,10 +75,11 @@ def test_theory_works_for_mixtures_and_in_2d():
     assert theory.value_at_optimum(ring, grid, coarse) == pytest.approx(-LOG4 + 2 * jsd, abs=1e-9)
 
 
-def _train_quadratic_discriminator(p_data, p_g, rng, n=60_000, steps=1000):
+def _train_quadratic_discriminator(p_data, p_g, rng, n=60_000, steps=1000, game="classifier"):
     """Logistic regression on [u, u²] with u = (x - mean) / std of the pooled samples:
     D(x) = σ(a + b u + c u²), quadratic in x. The log density ratio of two Gaussians is
-    quadratic in x, so this model class contains D*; standardising x only speeds up Adam."""
+    quadratic in x, so this model class contains D*; standardising x only speeds up Adam.
+    ``game='least_squares'`` fits the same model with the least-squares loss on D(x) itself."""
     real, fake = p_data.sample(n, rng), p_g.sample(n, rng)
     pooled = np.concatenate([real, fake])
     centre, scale = pooled.mean(), pooled.std()
@@ -92,7 +93,11 @@ def _train_quadratic_discriminator(p_data, p_g, rng, n=60_000, steps=1000):
     D = nn.Linear(2, 1, dtype="float64", rng=rng)
     opt = optim.Adam(D.parameters(), lr=0.05)
     for _ in range(steps):
-        loss = losses.bce_with_logits(D(x), labels)
+        if game == "least_squares":
+            real_scores, fake_scores = ops.sigmoid(D(x))[:n], ops.sigmoid(D(x))[n:]
+            loss = sum(losses.least_squares_discriminator_losses(real_scores, fake_scores))
+        else:
+            loss = losses.bce_with_logits(D(x), labels)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -125,3 +130,25 @@ def test_a_trained_discriminator_matches_d_star_and_its_value_matches_the_jsd(m1
     if equal:
         np.testing.assert_allclose(d, 0.5, atol=0.02)
     assert value == pytest.approx(-LOG4 + 2 * theory.js_divergence(p_data, p_g), abs=0.02)
+
+
+@pytest.mark.slow
+@settings(max_examples=3)
+@given(m1=means, s1=stds, shift=st.floats(-1.5, 1.5), s2=stds, seed=st.integers(0, 2**16))
+def test_least_squares_d_reaches_the_same_d_star_and_its_loss_the_integral(m1, s1, shift, s2, seed):
+    """Mao et al. (2017): with labels 1 (real) and 0 (fake), D minimising ½E[(D(x)-1)²] + ½E[D(G(z))²]
+    is D*(x) = p_data / (p_data + p_g), the classic GAN's, and its loss there is
+    ½ ∫ p_data p_g / (p_data + p_g) dx. Here D's score is σ(quadratic in x), a class that holds D*."""
+    rng = np.random.default_rng(seed)
+    p_data, p_g = data.gaussian_1d(m1, s1), data.gaussian_1d(m1 + shift, s2)
+    logit, (low, high) = _train_quadratic_discriminator(p_data, p_g, rng, game="least_squares")
+    grid = np.linspace(low, high, 201)[:, None]
+    with no_grad():
+        d = ops.sigmoid(logit(grid)).numpy().ravel()
+        real_scores = ops.sigmoid(logit(p_data.sample(100_000, rng)))
+        fake_scores = ops.sigmoid(logit(p_g.sample(100_000, rng)))
+        loss = sum(losses.least_squares_discriminator_losses(real_scores, fake_scores)).item()
+    np.testing.assert_allclose(d, theory.optimal_discriminator(p_data, p_g, grid), atol=0.02)
+    points = theory.grid_for(p_data, p_g)
+    pd, pg = p_data.pdf(points.points), p_g.pdf(points.points)
+    assert loss == pytest.approx(0.5 * points.integrate(pd * pg / (pd + pg)), abs=0.005)

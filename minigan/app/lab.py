@@ -29,6 +29,7 @@ import sys
 import numpy as np  # host side: the fixed noise and the charts' numbers
 
 from minigan.app import plot, presets, probe
+from minigan import losses
 from minigan.gan import LOSSES, DivergenceError
 
 __all__ = ["Lab", "main"]
@@ -220,17 +221,17 @@ class Lab:
         self.fig.canvas.draw_idle()
 
     def _draw_charts(self) -> None:
-        critic = self.gan.config.loss == "wgan_gp"
+        at_half = losses.at_equilibrium(self.gan.config.loss)  # None for a critic
+        critic = at_half is None
         self.ax_loss.clear()
         self.ax_d.clear()
-        for key, name, colour, at_half in (("d", "loss_d", "tab:purple", 2 * plot.LN2),
-                                           ("g", "loss_g", "tab:green", plot.G_LOSS_AT_HALF.get(self.gan.config.loss))):
+        for key, name, colour in (("d", "loss_d", "tab:purple"), ("g", "loss_g", "tab:green")):
             if self.records[key]:
                 counts, records = zip(*self.records[key])
                 self.ax_loss.plot(counts, [r[name] for r in records], ".-", color=colour, lw=1, ms=3,
                                   label=f"{name} at each {key.upper()}-step")
-            if not critic and at_half is not None:
-                self.ax_loss.axhline(at_half, color=colour, ls=":", lw=1)
+            if not critic:
+                self.ax_loss.axhline(at_half[name], color=colour, ls=":", lw=1)
         self.ax_loss.set_title("losses, not smoothed (dotted: values at D = ½)" if not critic
                                else "losses, not smoothed (a critic has no equilibrium value)", fontsize=8)
         if self.records["d"]:

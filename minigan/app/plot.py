@@ -30,7 +30,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from PIL import Image
 
-from minigan import metrics, theory
+from minigan import losses, metrics, theory
 from minigan.app.probe import kind as _kind
 
 __all__ = ["subplots", "frame", "frame_title", "arrow_scale", "frame_figure", "training_figure", "history_figure",
@@ -40,8 +40,6 @@ __all__ = ["subplots", "frame", "frame_title", "arrow_scale", "frame_figure", "t
 COLOURS = {"real": "black", "fake": "#e66101", "arrow": "#7f2704", "manifold": "#2b5d8a",
            "D": "tab:blue", "D*": "tab:red"}
 VIEWS = ("heat map", "manifold", "real", "fake", "arrows")  # what a 2-D frame can show
-LN2 = math.log(2.0)
-G_LOSS_AT_HALF = {"minimax": -LN2, "non_saturating": LN2, "max_likelihood": -1.0}  # L_G where D(G(z)) = ½
 SMOOTHING = 25  # steps in the running mean of the history's curves
 
 
@@ -226,10 +224,12 @@ def history_figure(history, path, evaluation: list[dict] | None = None, loss: st
     the rows of evaluation.csv) the JSD estimate, modes covered and high quality.
 
     Dotted lines mark each curve's value at the game's equilibrium D = ½ (Goodfellow et al.
-    2014): L_D,r = L_D,f = ln 2, L_D = 2 ln 2, and ``loss``'s L_G at D(G(z)) = ½; for a
-    critic ('wgan_gp') there is no such value. Per-step curves are running means.
+    2014; ``losses.at_equilibrium``): L_D,r = L_D,f = ln 2, L_D = 2 ln 2, and ``loss``'s L_G at
+    D(G(z)) = ½ (1/8, 1/8, 1/4 and 1/8 for least squares); for a critic ('wgan_gp') there is no
+    such value. Per-step curves are running means.
     """
-    steps, critic = history["step"], loss == "wgan_gp"
+    steps, at_half = history["step"], losses.at_equilibrium(loss)
+    critic = at_half is None
     window = min(SMOOTHING, max(1, len(steps) // 4))  # a short run is smoothed less
     divergence = bool(evaluation) and "js" in evaluation[0]
     fig, axes = subplots(3 + divergence, 1, figsize=(7.5, 2.9 * (3 + divergence)), sharex=True,
@@ -237,14 +237,13 @@ def history_figure(history, path, evaluation: list[dict] | None = None, loss: st
     ax_loss, ax_d, ax_norm = axes[:3]
     fig.suptitle(f"{loss} over training (curves smoothed: running mean over {window} steps)", fontsize=10)
     colours = {"loss_d_real": "tab:blue", "loss_d_fake": "tab:orange", "loss_d": "tab:purple", "loss_g": "tab:green"}
-    at_half = {"loss_d_real": LN2, "loss_d_fake": LN2, "loss_d": 2 * LN2, "loss_g": G_LOSS_AT_HALF.get(loss)}
     labels = {"loss_d_real": "L_D,r", "loss_d_fake": "L_D,f", "loss_d": "L_D = L_D,r + L_D,f", "loss_g": "L_G"}
     for name, colour in colours.items():
         ax_loss.plot(steps, _smooth(history[name], window), color=colour, lw=1, label=labels[name])
-        if not critic and at_half[name] is not None:
+        if not critic:
             ax_loss.axhline(at_half[name], color=colour, ls=":", lw=1)
     ax_loss.set_ylabel("loss")
-    ax_loss.set_title("losses; dotted: their values at equilibrium, D = ½ (ln 2, 2 ln 2, and L_G's)"
+    ax_loss.set_title("losses; dotted: their values at equilibrium, D = ½"
                       if not critic else "losses (a critic has no equilibrium value)", fontsize=8)
     ax_loss.legend(fontsize=7, ncol=2)
     ax_d.plot(steps, _smooth(history["d_real"], window), color=COLOURS["real"], lw=1, label="mean D(x), x real")

@@ -117,6 +117,6 @@ def _manifold(gan) -> np.ndarray:
 def _generator_gradient(gan, fake: np.ndarray) -> np.ndarray:
     """∂L_G/∂x at each fake sample x: the gradient of that sample's own term of L_G, D fixed."""
     at = gan.tensor(fake, requires_grad=True)
-    with nn.frozen(gan.D):  # the gradient G's samples receive, D itself held fixed
+    with nn.frozen(gan.D), nn.evaluating(gan.D):  # the gradient G's samples receive, D itself held fixed
         (push,) = grad(gan.generator_loss(gan.D(at)) * len(fake), [at])
     return push.numpy()
