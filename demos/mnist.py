@@ -56,21 +56,23 @@ walks = [G_of(gan.tensor((1 - t) * a + t * b)) for a, b in ends]
 # The measures, against the real images
 train, train_labels = data.bundled_mnist("train")
 held_out, held_out_labels = data.bundled_mnist("held_out")
+if args.quick:  # a fifth of the held-out images and a classifier of 3 epochs: seconds, not minutes
+    held_out, held_out_labels = held_out[::5], held_out_labels[::5]
 real = image_metrics.RealImages.fit(train, train_labels, held_out, held_out_labels, epochs=3 if args.quick else 60)
 baseline = image_metrics.real_baselines(real, parzen=not args.quick)
-samples = gan.generate(10_000, np.random.default_rng(2014))
+samples = gan.generate(1000 if args.quick else 10_000, np.random.default_rng(2014))
 scores = image_metrics.evaluate(samples, real, parzen=not args.quick)
 held_distances, held_nearest = image_metrics.nearest_neighbours(held_out, train)
 
 print(f"{steps:,} steps of preset 'mnist' on {gan.data!r} in {seconds:.0f} s")
 print(f"classifier ({100 * baseline['classifier_accuracy']:.0f}% right on held-out images): "
-      f"score {scores['classifier_score']:.2f} for 10,000 samples, {baseline['classifier_score']:.2f} for the "
-      f"1,000 held-out images (at most 10)")
+      f"score {scores['classifier_score']:.2f} for {len(samples):,} samples, {baseline['classifier_score']:.2f} for "
+      f"the {len(held_out):,} held-out images (at most 10)")
 print(f"Fréchet distance in its features: {scores['frechet']:.2f} from samples to held-out images, "
       f"{baseline['frechet']:.2f} between two halves of the held-out images")
 print("share of each digit among the samples: "
       + ", ".join(f"{d}: {100 * s:.1f}%" for d, s in enumerate(scores["class_shares"])))
-print(f"two-sample test, 1,000 samples against 1,000 held-out images: kNN {scores['two_sample_knn']:.2f}, "
+print(f"two-sample test, {len(held_out):,} samples against as many held-out images: kNN {scores['two_sample_knn']:.2f}, "
       f"logistic regression {scores['two_sample_logistic']:.2f} (0.5: cannot tell them apart)")
 print(f"median distance to the nearest training image: {scores['nearest_median']:.2f} for samples, "
       f"{baseline['nearest_median']:.2f} for held-out images (a copying G would be near 0)")
@@ -106,7 +108,7 @@ def rows_figure(rows, labels, path, title):
 # Of 200 samples, the 6 nearest to a training image and the 6 farthest: the likeliest copies and the rest
 by_distance = np.argsort(scores["nearest_distances"][:200])
 shown = np.concatenate([by_distance[:6], by_distance[-6:]])
-real_shown = np.arange(0, len(held_out), 84)[:12]  # held-out images of every digit
+real_shown = np.linspace(0, len(held_out) - 1, 12).round().astype(int)  # held-out images of every digit
 written = [
     rows_figure([frames[m] for m in moments], [f"step {m:,}" for m in moments], args.out / "mnist_training.png",
                 "the same 12 z through G at six moments of training"),
