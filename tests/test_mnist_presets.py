@@ -65,3 +65,12 @@ def test_an_mnist_run_saved_and_restored_continues_exactly(name):
     resumed.load_state_dict(state)
     resumed.train(2)
     np.testing.assert_array_equal(resumed.generate(4, np.random.default_rng(5)), expected)
+
+
+def test_the_command_line_trains_saves_and_resumes_the_papers_sgd_run(tmp_path):
+    from minigan.app import cli
+
+    out = str(tmp_path / "run")
+    quick = ["--frames", "2", "--checkpoint-every", "2", "--no-progress"]
+    assert cli.main(["train", "--data", "mnist_paper", "--steps", "4", "--batch-size", "16", "--out", out, *quick]) == 0
+    assert cli.main(["train", "--resume", out, "--steps", "6", *quick]) == 0

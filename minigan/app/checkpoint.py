@@ -277,12 +277,17 @@ ADAM = {"type": text("Adam"),
         "hyperparameters": {"lr": positive, "betas": Schema.each(fraction, length=2), "eps": positive},
         "steps": Schema.each(whole()),
         "buffers": {"m": Schema.each(array()), "v": Schema.each(array())}}
+SGD = {"type": text("SGD"),  # the GAN paper's MNIST preset learns by SGD with momentum
+       "hyperparameters": {"lr": positive, "momentum": fraction},
+       "steps": Schema.each(whole()),
+       "buffers": {"velocity": Schema.each(array())}}
+OPTIMISER = Schema.either(ADAM, SGD)
 
 GAN_STATE = {
     "generator": Schema.table(array()),
     "discriminator": Schema.table(array()),
-    "opt_g": ADAM,
-    "opt_d": ADAM,
+    "opt_g": OPTIMISER,
+    "opt_d": OPTIMISER,
     "step": whole(),
     "d_steps": whole(),
     "g_steps": whole(),
@@ -298,7 +303,7 @@ OVERRIDABLE = ("loss", "k", "batch_size", "lr_g", "lr_d", "latent_dim", "noise")
 RUN_STATE = Schema({
     **GAN_STATE,
     "run": {
-        "data": text("gaussian", "ring", "pacgan_ring", "grid", "digits", "mnist"),
+        "data": text("gaussian", "ring", "pacgan_ring", "grid", "digits", "mnist", "mnist_paper"),
         "seed": whole(),
         "overrides": _Custom(lambda value, part: _check_overrides(value, part)),
         "mnist_path": _mnist_path,
