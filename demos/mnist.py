@@ -125,7 +125,9 @@ written = [
 ]
 
 report(written, [
-    "mnist_training.png: each column is one z: a blur at step 0, digit shapes early, strokes sharpening after",
+    "mnist_training.png: each column is one z: at step 0 speckled noise inside the digits' area (the border "
+    "starts black), digit shapes by the middle of the run, strokes sharpening after; the average of G's weights "
+    "that makes the samples lags about 1,000 steps behind, so the first rows barely change",
     "mnist_interpolation.png: a straight walk in z morphs one digit into another through in-between shapes",
     "mnist_nearest.png: the first six samples are the 200 nearest to a training image, the rest the farthest; "
     "a held-out real image sits about as far from its nearest training image as a sample does",
