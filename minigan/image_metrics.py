@@ -22,6 +22,9 @@ As the field measures it now, in the features of a classifier trained on real im
   0.5 when it cannot.
 - ``nearest_neighbours``: each image's nearest training image, for the memorisation check.
 
+``RealImages``, ``real_baselines`` and ``evaluate`` put them together: every measure of a set of
+samples beside what real held-out images score (benchmarks/mnist_quality.py, demos/mnist.py).
+
 scikit-learn (the 'demos' extra) is imported only by the functions that train a classifier.
 """
 
