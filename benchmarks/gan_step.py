@@ -12,7 +12,7 @@ and the gradient norms of D and G, each read back as a Python float).
     python benchmarks/gan_step.py --configs toy mnist --conditions "loaded by other jobs"
 
 For each configuration it also reports minigan's array calls per step (counted with
-``minigan.backend.counting``: on CuPy each is a kernel launch) and read-backs per step,
+``minigan.fast.counting``: on CuPy each is a kernel launch) and read-backs per step,
 and the overhead share: the step's time minus the time of the same matrix products
 alone (the very arrays of one step, multiplied again in a loop, timed in the same
 rounds as the step), as a percentage of the step; and the same share for PyTorch, against
@@ -72,9 +72,9 @@ def minigan_step(g_sizes, d_sizes, batch, images):
 
 def array_calls(g_sizes, d_sizes, batch, images) -> tuple[float, float]:
     """(array operations, read-backs) per training step of minigan, counted over two steps."""
-    from minigan import backend
+    from minigan.fast.counting import counting
 
-    with backend.counting() as tally:
+    with counting() as tally:
         step = minigan_step(g_sizes, d_sizes, batch, images)
         step()  # the first step makes the optimisers' state
         tally.reset()
@@ -294,7 +294,7 @@ def main():
                   "time, median over the rounds; for PyTorch, its step against the same products done by "
                   "PyTorch (`torch.from_numpy` of the very arrays), so each side is measured against its "
                   "own matrix multiply. Array calls and read-backs: counted with "
-                  "`minigan.backend.counting()` (each array call would be one kernel launch on CuPy, each "
+                  "`minigan.fast.counting.counting()` (each array call would be one kernel launch on CuPy, each "
                   "read-back one wait for the GPU).")
     publish(section, table, args.write)
 

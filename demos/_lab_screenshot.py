@@ -26,7 +26,7 @@ if problem:
     sys.exit(f"lab_pictures: {problem}")
 window = lab.Lab(seed=0)
 ticks = 3 if args.quick else 30
-for _ in range(ticks):  # 300 training steps, as play would take them
+for _ in range(ticks):  # 300 rounds (a D-step and a G-step each), as play would take them
     window.tick()
 window.step_d()  # then one D-step by hand: the frame's title shows D-steps ahead of G-steps
 plt.show(block=False)
@@ -36,6 +36,6 @@ plt.pause(0.5)
 screen = ImageGrab.grab()
 out = args.out / "lab_window.png"
 screen.crop(screen.convert("L").getbbox()).save(out)  # the window, without the empty screen around it
-gan = window.gan
+gan = window.session.gan
 (args.out / "results.json").write_text(json.dumps({"steps": gan.step, "d_steps": gan.d_steps, "g_steps": gan.g_steps}))
 print(f"wrote {out}")

@@ -37,6 +37,7 @@ FIGURES = {
     "ring_training.png": ("train", "training.png"),
     "ring_frame.png": ("train", "final.png"),
     "lab_window.png": ("lab", "lab_window.png"),
+    "lab_browser.png": ("lab_browser", "lab_browser.png"),
     "graph.png": ("graph", "graph.png"),
     "gaussian_1d.png": ("gaussian_1d", "training.png"),
     "optimal_discriminator.png": ("optimal_discriminator", "optimal_discriminator.png"),
@@ -63,10 +64,15 @@ def run(name: str, out: Path, quick: bool) -> dict:
     elif name == "lab":  # a screenshot of the window, on a virtual screen (Debian's xvfb)
         command = ["xvfb-run", "-a", "-s", "-screen 0 1400x900x24", sys.executable, str(HERE / "_lab_screenshot.py"),
                    "--out", str(out)] + (["--quick"] if quick else [])
+    elif name == "lab_browser":  # the real-browser test drives the lab in headless Chromium and keeps its screenshot
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "real_browser",
+                   str(ROOT / "tests" / "test_lab_browser.py")]
     else:
         command = [sys.executable, str(HERE / f"{name}.py"), "--out", str(out)] + (["--quick"] if quick else [])
     started = time.perf_counter()
-    finished = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ, **ONE_THREAD})
+    screenshots = {"MINIGAN_SCREENSHOTS": str(out)} if name == "lab_browser" else {}
+    finished = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, **ONE_THREAD, **screenshots})
     seconds = time.perf_counter() - started
     if finished.returncode != 0:
         raise SystemExit(f"{name} failed (exit {finished.returncode}); its output:\n{finished.stdout}")

@@ -15,7 +15,7 @@ minimax gradient vanishes as D approaches a perfect discriminator (their section
 import numpy as np
 
 from _common import arguments, progress, report, save_results
-from minigan import grad, losses, nn, no_grad, ops
+from minigan import games, grad, nn, no_grad, ops
 from minigan.app import plot, presets
 
 args = arguments(__doc__, "vanishing_gradients")
@@ -30,7 +30,7 @@ def generator_gradient_norm(name: str) -> float:
     """‖∇θ_G L_G‖ for the loss called ``name``, D held fixed (nothing is updated)."""
     fake = gan.G(z_eval)
     with nn.frozen(gan.D):  # the gradient flows through D into G, D's own parameters get none
-        loss = losses.generator_loss(name)(gan.D(fake))
+        loss = games.generator_loss(name, gan.D(fake))
     gradients = grad(loss, gan.G.parameters())
     return float(np.sqrt(sum((g.numpy() ** 2).sum() for g in gradients)))
 

@@ -28,7 +28,8 @@ from minigan import validate
 from minigan.rng import resolve
 
 __all__ = [
-    "GaussianMixture", "gaussian_1d", "mixture_1d", "ring", "grid",
+    "GaussianMixture", "gaussian_1d", "mixture_1d", "ring", "grid", "pacgan_ring",
+    "two_gaussians", "disjoint", "line", "drawn",
     "ArrayDataset", "load_digits", "regular_file", "read_idx", "locate_mnist", "load_mnist",
     "bundled_mnist_file", "read_mnist_csv", "held_out_rows", "bundled_mnist", "load_bundled_mnist", "TOY", "make",
 ]
@@ -40,10 +41,13 @@ def _logsumexp(values: np.ndarray, axis: int) -> np.ndarray:
 
 
 class GaussianMixture:
-    """p(x) = Σ_k w_k N(x; μ_k, σ_k² I): isotropic Gaussians in ``dim`` dimensions.
+    """p(x) = Σ_k w_k N(x; μ_k, diag(σ_k²)): Gaussians in ``dim`` dimensions.
 
     One component is a plain Gaussian; the 2-D ring and grid are the standard
     mode-collapse benchmarks (each mode a component, its centre μ_k and spread σ_k).
+    ``stds`` gives each component one spread (round), or one per axis (an axis-aligned
+    ellipse, as in GAN Lab's two Gaussians): ``axis_stds`` holds them per axis, ``stds``
+    each component's largest.
     """
 
     def __init__(self, means, stds, weights=None, name: str = "mixture"):
@@ -55,26 +59,38 @@ class GaussianMixture:
             raise ValueError(f"{name}: means must be a non-empty (components, dim) array of finite numbers, "
                              f"got shape {self.means.shape}")
         n_modes, self.dim = self.means.shape
-        self.stds = np.broadcast_to(np.asarray(stds, dtype=np.float64), (n_modes,)).copy()
+        spreads = np.asarray(stds, dtype=np.float64)
+        if spreads.ndim == 2:  # one spread per component and axis: an axis-aligned ellipse
+            if spreads.shape != (n_modes, self.dim):
+                raise ValueError(f"{name}: per-axis standard deviations must have shape {(n_modes, self.dim)}, "
+                                 f"got {spreads.shape}")
+        else:  # one spread per component (or one for all): a round Gaussian
+            spreads = np.broadcast_to(spreads, (n_modes,))[:, None].repeat(self.dim, axis=1)
+        self.axis_stds = spreads.copy()  # (components, dim)
+        self.stds = self.axis_stds.max(axis=1)  # each component's largest spread: how far it reaches
         weights = np.full(n_modes, 1.0 / n_modes) if weights is None else np.asarray(weights, dtype=np.float64)
         if weights.shape != (n_modes,) or (weights < 0).any() or not math.isclose(weights.sum(), 1.0):
             raise ValueError(f"{name}: weights must be {n_modes} non-negative numbers summing to 1, got {weights}")
-        if not ((self.stds > 0) & np.isfinite(self.stds)).all():
-            raise ValueError(f"{name}: standard deviations must be positive and finite, got {self.stds}")
+        if not ((self.axis_stds > 0) & np.isfinite(self.axis_stds)).all():
+            raise ValueError(f"{name}: standard deviations must be positive and finite, got {stds}")
         self.weights, self.name = weights, name
 
     def sample(self, n: int, rng=None) -> np.ndarray:
         n, rng = validate.count("n", n), resolve(rng)
         modes = rng.choice(len(self.weights), size=n, p=self.weights)
         noise = rng.standard_normal((n, self.dim))
-        return self.means[modes] + self.stds[modes, None] * noise
+        return self.means[modes] + self.axis_stds[modes] * noise
 
     def log_pdf(self, x) -> np.ndarray:
         """ln p(x) for x of shape (n, dim) (or (n,) in 1-D), computed stably in the tails."""
         x = np.asarray(x, dtype=np.float64).reshape(-1, self.dim)
-        squared = ((x[:, None, :] - self.means[None]) ** 2).sum(axis=2)  # (n, modes)
+        # a component is a round Gaussian of its largest spread σ_k, squeezed along each axis by
+        # squeeze = σ_k,axis / σ_k (all 1 for a round one, which then costs no rounding at all)
+        squeeze = self.axis_stds / self.stds[:, None]
+        squared = (((x[:, None, :] - self.means[None]) / squeeze[None]) ** 2).sum(axis=2)  # (n, modes)
         var = self.stds**2
-        log_components = -0.5 * squared / var - 0.5 * self.dim * np.log(2 * np.pi * var) + np.log(self.weights)
+        log_components = (-0.5 * squared / var - 0.5 * self.dim * np.log(2 * np.pi * var)
+                          - np.log(squeeze).sum(axis=1) + np.log(self.weights))
         return _logsumexp(log_components, axis=1)
 
     def pdf(self, x) -> np.ndarray:
@@ -87,7 +103,7 @@ class GaussianMixture:
     @property
     def std(self) -> np.ndarray:
         """Per-coordinate standard deviation of the whole mixture."""
-        second_moment = self.weights @ (self.means**2 + self.stds[:, None] ** 2)
+        second_moment = self.weights @ (self.means**2 + self.axis_stds**2)
         return np.sqrt(second_moment - self.mean**2)
 
     def __repr__(self) -> str:
@@ -125,7 +141,45 @@ def pacgan_ring() -> GaussianMixture:
     return GaussianMixture(ring(8, radius=1.0).means, 0.01, name="PacGAN's ring of 8")
 
 
-TOY = {"gaussian": gaussian_1d, "mixture": mixture_1d, "ring": ring, "pacgan_ring": pacgan_ring, "grid": grid}
+# GAN Lab's data sets (Kahng et al. 2018; its source, demo/ganlab_input_providers.ts), in its unit square [0, 1]²
+
+
+def two_gaussians() -> GaussianMixture:
+    """GAN Lab's default: half the mass round at (0.3, 0.7) with σ 0.1, half upright at (0.7, 0.4)
+    with σ 0.05 across and 0.2 up."""
+    return GaussianMixture([[0.3, 0.7], [0.7, 0.4]], [[0.1, 0.1], [0.05, 0.2]], name="two Gaussians")
+
+
+def disjoint() -> GaussianMixture:
+    """GAN Lab's 'disjoint': three small blobs (σ 0.025) at (0.35, 0.75), (0.75, 0.6) and (0.45, 0.35),
+    a third of the mass each."""
+    return GaussianMixture([[0.35, 0.75], [0.75, 0.6], [0.45, 0.35]], 0.025, name="three disjoint blobs")
+
+
+def line(points: int = 400) -> GaussianMixture:
+    """GAN Lab's line: a point drawn uniformly on the segment from (0.8, 0.6) to (0.05, 0.9), plus
+    Gaussian noise of σ 0.01.
+
+    Written as ``points`` equal Gaussians centred on equal pieces of the segment: with 400 they
+    sit 0.2σ apart, and the density differs from that of the uniform point plus noise by at
+    most 0.05% of its peak (largest near the ends), so the theory's formulas apply unchanged.
+    """
+    start, end = np.array([0.8, 0.6]), np.array([0.05, 0.9])
+    where = (np.arange(validate.positive_int("points", points)) + 0.5) / points
+    return GaussianMixture(start + where[:, None] * (end - start), 0.01, name="line")
+
+
+def drawn(points, std: float = 0.02) -> GaussianMixture:
+    """Your own distribution, drawn as strokes: a point of the strokes chosen uniformly, plus
+    Gaussian noise of σ ``std`` (0.02 in GAN Lab's unit square, as GAN Lab samples a drawing)."""
+    points = np.asarray(points, dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
+        raise ValueError(f"a drawing needs at least one point (x, y), got an array of shape {points.shape}")
+    return GaussianMixture(points, validate.positive_number("std", std), name=f"your drawing ({len(points)} points)")
+
+
+TOY = {"gaussian": gaussian_1d, "mixture": mixture_1d, "ring": ring, "pacgan_ring": pacgan_ring, "grid": grid,
+       "two_gaussians": two_gaussians, "disjoint": disjoint, "line": line}
 
 
 # ----------------------------------------------------------------------------- images
@@ -356,7 +410,8 @@ def load_bundled_mnist(part: str = "train") -> ArrayDataset:
 
 
 def make(name: str, mnist_path=None):
-    """A data set by name: 'gaussian', 'mixture', 'ring', 'pacgan_ring', 'grid', 'digits' or 'mnist'."""
+    """A data set by name: one of ``TOY`` ('gaussian', 'mixture', 'ring', 'pacgan_ring', 'grid', and GAN
+    Lab's 'two_gaussians', 'disjoint', 'line'), 'digits' or 'mnist'."""
     if mnist_path is not None and name != "mnist":
         raise ValueError(f"a path of MNIST images is only used with data set 'mnist', not {name!r}")
     if name in TOY:

@@ -20,7 +20,7 @@ Put the training loop of Goodfellow et al. (2014), Algorithm 1, beside ``d_step`
 ``d_loss`` and ``g_loss`` build the loss of each step (steps 1-4 and 6-8) with its graph
 and update nothing (pass them an ``rng`` of your own to leave the run's random stream as it
 was too); ``d_step`` and ``g_step`` differentiate that loss and update (steps 5 and 9).
-The game is one of minigan.losses.LOSSES: a classifier D with the 'minimax',
+The game is one of minigan.games.LOSSES: a classifier D with the 'minimax',
 'non_saturating' or 'max_likelihood' generator loss, 'least_squares', D regressing a score
 (Mao et al. 2017), or 'wgan_gp', a critic with a Wasserstein loss and a gradient penalty
 (Gulrajani et al. 2017).
@@ -35,32 +35,16 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np  # host-side: the history's columns, the dtype's range
 
-from minigan import backend, losses, nn, ops, optim, validate
+from minigan import backend, games, guard, nn, ops, optim, validate
 from minigan.autograd import Tensor, no_grad
 from minigan.averaging import WeightAverage
+from minigan.guard import DivergenceError
 from minigan.rng import resolve
 
 __all__ = ["GANConfig", "GAN", "History", "DivergenceError", "LOSSES", "NOISE", "make_networks"]
 
-LOSSES = losses.LOSSES
+LOSSES = games.LOSSES
 NOISE = ("normal", "uniform")
-
-
-class DivergenceError(RuntimeError):
-    """Training produced a NaN or infinite number: a loss, a gradient, or a parameter or
-    optimiser state after the update.
-
-    That update was undone: the network and its optimiser hold their last finite state.
-    D-steps taken earlier in the same training step were kept, so to continue, go back to
-    the last checkpoint (the command line keeps it).
-    """
-
-    def __init__(self, step: int, quantity: str, value: float, where: str = ""):
-        self.step, self.quantity, self.value = step, quantity, value
-        super().__init__(
-            f"training diverged at step {step}{where}: {quantity} is {value}; that update was undone "
-            "(try lower learning rates)"
-        )
 
 
 @dataclass
@@ -239,7 +223,7 @@ class GAN:
     # -- the algorithm (Goodfellow et al. 2014, Algorithm 1)
     # algorithm:start
 
-    def d_loss(self, rng=None) -> losses.DiscriminatorLoss:
+    def d_loss(self, rng=None) -> games.DiscriminatorLoss:
         """Steps 1-4: D's loss on a batch of real samples and a batch of detached fakes, with its graph."""
         m, rng = self.config.batch_size, rng or self.rng
         z = self.sample_noise(m, rng)  # 1. z ~ p_z
@@ -273,51 +257,39 @@ class GAN:
 
     # algorithm:end
 
-    def discriminator_loss(self, D, real: Tensor, fake: Tensor, rng=None) -> losses.DiscriminatorLoss:
-        """L_D of the run's game on ``real`` and ``fake`` (see ``losses.discriminator_loss``)."""
+    def discriminator_loss(self, D, real: Tensor, fake: Tensor, rng=None) -> games.DiscriminatorLoss:
+        """L_D of the run's game on ``real`` and ``fake`` (see ``games.discriminator_loss``)."""
         cfg = self.config
-        return losses.discriminator_loss(cfg.loss)(D, real, fake, rng=rng or self.rng,
-                                                   real_label_smoothing=cfg.real_label_smoothing,
-                                                   gp_weight=cfg.gp_weight)
+        return games.discriminator_loss(cfg.loss, D, real, fake, rng=rng or self.rng,
+                                        real_label_smoothing=cfg.real_label_smoothing, gp_weight=cfg.gp_weight)
 
     def generator_loss(self, out_fake: Tensor) -> Tensor:
-        """L_G of the run's game on D's outputs for fake samples (see ``losses.generator_loss``)."""
-        return losses.generator_loss(self.config.loss)(out_fake)
+        """L_G of the run's game on D's outputs for fake samples (see ``games.generator_loss``)."""
+        return games.generator_loss(self.config.loss, out_fake)
 
     def _as_d_output(self, out: Tensor) -> Tensor:
         """D's raw output as what it means: the probability D(x) = σ(logit) of a classifier, or the
         score itself (least squares: an estimate of the same probability; a critic: its own scale)."""
-        return ops.sigmoid(out.detach()) if self.config.loss in losses.GENERATOR_LOSSES else out.detach()
+        return ops.sigmoid(out.detach()) if games.d_outputs_a_logit(self.config.loss) else out.detach()
 
     def _bookkeeping(self, loss, optimizer: optim.Optimizer) -> dict:
-        """The record of one update (of D if ``loss`` is a DiscriminatorLoss, else of G), checked.
-
-        The step's numbers (losses, mean D(x) and D(G(z)), the gradient norm, the penalty) and
-        a finiteness check of the updated parameters and optimiser state are gathered into one
-        array on the device and copied to the host once. Anything NaN or infinite puts back
-        the last finite state (``optimizer.undo_step()``) and raises a DivergenceError
-        naming it; otherwise the player's counter (``d_steps`` or ``g_steps``) moves on.
-        """
-        if isinstance(loss, losses.DiscriminatorLoss):
-            player, quantities = "D", {"loss_d_real": loss.real, "loss_d_fake": loss.fake, "loss_d": loss.total,
+        """The record of one update (of D if ``loss`` is a DiscriminatorLoss, else of G): its losses,
+        mean D(x) and D(G(z)), gradient norm, checked by the divergence guard (``minigan.guard``),
+        which undoes the update and raises a DivergenceError on a NaN or an infinity. Then the
+        player's counter (``d_steps`` or ``g_steps``) moves on."""
+        if isinstance(loss, games.DiscriminatorLoss):
+            player, quantities = "d", {"loss_d_real": loss.real, "loss_d_fake": loss.fake, "loss_d": loss.total,
                                        "d_real": self._as_d_output(loss.out_real).mean(),
                                        "d_fake": self._as_d_output(loss.out_fake).mean()}
             if loss.penalty is not None:
                 quantities["gradient_penalty"] = loss.penalty
         else:
-            player, quantities = "G", {"loss_g": loss}
-        names = [*quantities, f"grad_norm_{player.lower()}", f"{player}'s parameters or optimiser state"]
-        scalars = [q.data for q in quantities.values()] + [optimizer.grad_norm()]
-        xp, dtype = backend.array_module(scalars[0]), scalars[0].dtype
-        scalars.append(xp.where(optimizer.all_finite(), 0.0, math.nan))  # 0 if all finite, else NaN
-        values = backend.to_numpy(xp.stack([xp.asarray(v, dtype=dtype) for v in scalars])).tolist()  # one read-back
-        counter = "d_steps" if player == "D" else "g_steps"
-        for name, value in zip(names, values, strict=True):
-            if not math.isfinite(value):
-                optimizer.undo_step()
-                raise DivergenceError(self.step + 1, name, value, f" ({player}-step {getattr(self, counter) + 1})")
+            player, quantities = "g", {"loss_g": loss}
+        counter = f"{player}_steps"
+        where = f" ({player.upper()}-step {getattr(self, counter) + 1})"
+        record = guard.checked_record(quantities, optimizer, player, self.step + 1, where)
         setattr(self, counter, getattr(self, counter) + 1)
-        return {counter: getattr(self, counter), **dict(zip(names[:-1], values[:-1], strict=True))}
+        return {counter: getattr(self, counter), **record}
 
     def discriminate(self, x) -> np.ndarray:
         """D(x) (or the critic's score) for host samples ``x``, as a host array, without a graph,
@@ -327,8 +299,8 @@ class GAN:
 
     def train_step(self) -> dict:
         """k D-steps, then one G-step; returns the step's record (D's numbers from its last D-step)."""
-        factor = self.config.lr_factor(self.step)  # 1, unless the learning rates decay
-        self.opt_d.lr, self.opt_g.lr = factor * self.config.lr_d, factor * self.config.lr_g
+        # 1 unless the learning rates decay; it scales the optimisers' own lr, whatever you set them to
+        self.opt_d.lr_factor = self.opt_g.lr_factor = self.config.lr_factor(self.step)
         for _ in range(self.config.k):
             d_record = self.d_step()
         g_record = self.g_step()

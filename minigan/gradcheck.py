@@ -31,9 +31,7 @@ from minigan.autograd import Tensor, grad
 
 __all__ = ["GradientCheckError", "numerical_grad", "check_grad", "check_gradgrad"]
 
-EPS = 1e-6
-RTOL = 1e-6
-ATOL = 1e-6
+EPS, RTOL, ATOL = 1e-6, 1e-6, 1e-6
 
 
 class GradientCheckError(AssertionError):
@@ -46,10 +44,8 @@ def _validated(inputs: Sequence[Tensor]) -> list[Tensor]:
         if not isinstance(x, Tensor):
             raise TypeError(f"input {i} is a {type(x).__name__}; gradient checks take Tensors")
         if x.dtype != "float64":
-            raise TypeError(
-                f"input {i} has dtype {x.dtype}; gradient checks need float64 "
-                "(float32 rounding would swamp the central difference)"
-            )
+            raise TypeError(f"input {i} has dtype {x.dtype}; gradient checks need float64 "
+                            "(float32 rounding would swamp the central difference)")
         if not x.requires_grad:
             raise ValueError(f"input {i} does not require grad; create it with requires_grad=True")
     return inputs
@@ -61,35 +57,28 @@ def _random_like(x: Tensor, rng) -> Tensor:
 
 def _scalar_projection(fn: Callable, inputs: list[Tensor], seed: int) -> Callable:
     """f(*inputs) as one number: fn's output if it has one element, else Σ r ⊙ output."""
-    rng = np.random.default_rng(seed)
     probe = fn(*inputs)
     if not isinstance(probe, Tensor):
         raise TypeError(f"the function under test returned a {type(probe).__name__}, not a Tensor")
     if probe.size == 1:
         return lambda *xs: fn(*xs).sum()
-    weights = _random_like(probe, rng)
+    weights = _random_like(probe, np.random.default_rng(seed))
     return lambda *xs: (fn(*xs) * weights).sum()
-
-
-def _evaluate(f: Callable, inputs: list[Tensor]) -> float:
-    return float(f(*inputs).item())
 
 
 def numerical_grad(f: Callable, inputs: Sequence[Tensor], eps: float = EPS) -> list:
     """Central-difference estimate of ∂f/∂x for each input (f returns a one-element Tensor)."""
-    inputs = list(inputs)
-    grads = []
+    inputs, grads = list(inputs), []
     for x in inputs:
         if not x.data.flags.c_contiguous:
             x.data = x.data.copy()
-        flat = x.data.reshape(-1)  # a view of contiguous data: writing to it perturbs x
-        g = np.zeros(flat.size)
+        flat, g = x.data.reshape(-1), np.zeros(x.size)  # flat: a view, so writing to it perturbs x
         for j in range(flat.size):
             original = flat[j].item()
             flat[j] = original + eps
-            f_plus = _evaluate(f, inputs)
+            f_plus = f(*inputs).item()
             flat[j] = original - eps
-            f_minus = _evaluate(f, inputs)
+            f_minus = f(*inputs).item()
             flat[j] = original
             g[j] = (f_plus - f_minus) / (2 * eps)
         grads.append(g.reshape(x.shape))
@@ -97,12 +86,13 @@ def numerical_grad(f: Callable, inputs: Sequence[Tensor], eps: float = EPS) -> l
 
 
 def _directional_derivative(f: Callable, inputs: list[Tensor], directions: list, eps: float) -> float:
+    """(f(x + εv) - f(x - εv)) / 2ε, with v one direction array per input."""
     originals = [x.data.copy() for x in inputs]
 
     def shifted(step: float) -> float:
         for x, x0, v in zip(inputs, originals, directions, strict=True):
             x.data[...] = x0 + step * v
-        return _evaluate(f, inputs)
+        return f(*inputs).item()
 
     try:
         return (shifted(eps) - shifted(-eps)) / (2 * eps)
@@ -111,56 +101,37 @@ def _directional_derivative(f: Callable, inputs: list[Tensor], directions: list,
             x.data[...] = x0
 
 
-def check_grad(
-    fn: Callable,
-    inputs: Sequence[Tensor],
-    *,
-    eps: float = EPS,
-    rtol: float = RTOL,
-    atol: float = ATOL,
-    directional: bool = False,
-    seed: int = 0,
-) -> None:
-    """Raise GradientCheckError unless backprop's gradient of ``fn`` matches central differences.
-
-    Passes when |analytic - numeric| ≤ atol + rtol·|numeric| for every element.
-    """
+def check_grad(fn: Callable, inputs: Sequence[Tensor], *, eps: float = EPS, rtol: float = RTOL, atol: float = ATOL,
+               directional: bool = False, seed: int = 0) -> None:
+    """Raise GradientCheckError unless backprop's gradient of ``fn`` matches central differences:
+    |analytic - numeric| ≤ atol + rtol·|numeric| for every element (or, ``directional``, for the
+    derivative along one random direction)."""
     inputs = _validated(inputs)
     f = _scalar_projection(fn, inputs, seed)
     value = f(*inputs)
-    if value.requires_grad:
-        analytic = [backend.to_numpy(g.data) for g in grad(value, inputs)]
-    else:  # nothing recorded: f does not depend on the inputs (e.g. the 2nd derivative of relu)
-        analytic = [np.zeros(x.shape) for x in inputs]
-
+    # nothing recorded: f does not depend on the inputs (the 2nd derivative of a linear function)
+    analytic = [backend.to_numpy(g.data) for g in grad(value, inputs)] if value.requires_grad \
+        else [np.zeros(x.shape) for x in inputs]
     if directional:
         rng = np.random.default_rng(seed + 1)
-        directions_host = [rng.standard_normal(x.shape) for x in inputs]
-        directions = [backend.asarray(v) for v in directions_host]
-        numeric = _directional_derivative(f, inputs, directions, eps)
-        predicted = float(sum((a * v).sum() for a, v in zip(analytic, directions_host, strict=True)))
-        error = abs(predicted - numeric)
-        if error > atol + rtol * abs(numeric):
-            raise GradientCheckError(
-                f"directional derivative mismatch: analytic {predicted:.10g}, "
-                f"numeric {numeric:.10g}, error {error:.3g} (allowed {atol + rtol * abs(numeric):.3g})"
-            )
+        host = [rng.standard_normal(x.shape) for x in inputs]
+        numeric = _directional_derivative(f, inputs, [backend.asarray(v) for v in host], eps)
+        predicted = float(sum((a * v).sum() for a, v in zip(analytic, host, strict=True)))
+        if abs(predicted - numeric) > atol + rtol * abs(numeric):
+            raise GradientCheckError(f"directional derivative mismatch: analytic {predicted:.10g}, numeric "
+                                     f"{numeric:.10g}, error {abs(predicted - numeric):.3g} "
+                                     f"(allowed {atol + rtol * abs(numeric):.3g})")
         return
-
-    numeric = numerical_grad(f, inputs, eps)
-    worst = None  # (excess, input number, index, analytic, numeric)
-    for i, (a, n) in enumerate(zip(analytic, numeric, strict=True)):
+    worst = (0.0,)  # (excess over the tolerance, input, index, analytic, numeric)
+    for i, (a, n) in enumerate(zip(analytic, numerical_grad(f, inputs, eps), strict=True)):
         excess = np.abs(a - n) / (atol + rtol * np.abs(n))
         j = int(np.argmax(excess)) if excess.size else 0
-        if excess.size and (worst is None or excess.flat[j] > worst[0]):
+        if excess.size and excess.flat[j] > worst[0]:
             worst = (excess.flat[j], i, np.unravel_index(j, a.shape), a.flat[j], n.flat[j])
-    if worst is not None and worst[0] > 1:
+    if worst[0] > 1:
         _, i, index, a, n = worst
-        raise GradientCheckError(
-            f"gradient mismatch at input {i}, index {tuple(int(k) for k in index)}: "
-            f"analytic {a:.10g}, numeric {n:.10g}, error {abs(a - n):.3g} "
-            f"(allowed {atol + rtol * abs(n):.3g})"
-        )
+        raise GradientCheckError(f"gradient mismatch at input {i}, index {tuple(int(k) for k in index)}: analytic "
+                                 f"{a:.10g}, numeric {n:.10g}, error {abs(a - n):.3g} (allowed {atol + rtol * abs(n):.3g})")
 
 
 def check_gradgrad(fn: Callable, inputs: Sequence[Tensor], *, seed: int = 0, **options) -> None:
@@ -178,10 +149,6 @@ def check_gradgrad(fn: Callable, inputs: Sequence[Tensor], *, seed: int = 0, **o
     weights = [_random_like(x, rng) for x in inputs]
 
     def first_order(*xs):
-        grads = grad(f(*xs), xs, create_graph=True)
-        total = (grads[0] * weights[0]).sum()
-        for g, s in zip(grads[1:], weights[1:], strict=True):
-            total = total + (g * s).sum()
-        return total
+        return sum((g * s).sum() for g, s in zip(grad(f(*xs), xs, create_graph=True), weights, strict=True))
 
     check_grad(first_order, inputs, seed=seed, **options)

@@ -18,12 +18,10 @@ Some texts write J_G with a factor ½; minigan drops it (a constant that only re
 
 Two more games replace the cross-entropy: least squares (Mao et al. 2017), where D regresses
 a score towards 1 on real and 0 on fake samples, and WGAN-GP, where D is a critic.
+``minigan.games`` names the games and pairs each D loss with its G loss.
 """
 
 from __future__ import annotations
-
-import math
-from typing import NamedTuple
 
 from minigan import backend, ops, validate
 from minigan.autograd import Tensor, grad
@@ -31,22 +29,14 @@ from minigan.autograd import Tensor, grad
 __all__ = [
     "bce", "bce_with_logits", "discriminator_losses",
     "minimax_generator_loss", "non_saturating_generator_loss", "max_likelihood_generator_loss",
-    "GENERATOR_LOSSES", "LOSSES", "generator_loss", "discriminator_loss", "DiscriminatorLoss",
+    "GENERATOR_LOSSES",
     "least_squares_discriminator_losses", "least_squares_generator_loss",
-    "critic_losses", "wasserstein_generator_loss", "gradient_penalty", "at_equilibrium",
+    "critic_losses", "wasserstein_generator_loss", "gradient_penalty",
 ]
 
-REDUCTIONS = ("mean", "sum", "none")
-
-
 def _reduce(values: Tensor, reduction: str) -> Tensor:
-    if reduction == "mean":
-        return values.mean()
-    if reduction == "sum":
-        return values.sum()
-    if reduction == "none":
-        return values
-    validate.one_of("reduction", reduction, REDUCTIONS)
+    """The mean of the per-sample losses, their sum, or ('none') the losses themselves."""
+    return validate.lookup({"mean": ops.mean, "sum": ops.sum, "none": lambda v: v}, reduction, "reduction")(values)
 
 
 def _targets(targets, like: Tensor, label_smoothing: float = 0.0) -> Tensor:
@@ -61,11 +51,7 @@ def _targets(targets, like: Tensor, label_smoothing: float = 0.0) -> Tensor:
     if t.ndim and t.shape != like.shape:  # (n,) against (n, 1) would broadcast to an (n, n) loss
         raise ValueError(f"targets of shape {t.shape} do not match the shape {like.shape} they are compared with; "
                          "give one target per output (or one number for all), e.g. targets.reshape(-1, 1)")
-    if isinstance(targets, (int, float)):
-        out_of_range = not 0.0 <= targets <= 1.0
-    else:
-        out_of_range = not bool(((t.data >= 0) & (t.data <= 1)).all())  # NaN fails both tests
-    if out_of_range:
+    if not ((t.data >= 0) & (t.data <= 1)).all():  # NaN fails both tests
         raise ValueError(f"targets must lie in [0, 1] (1 = real, 0 = fake), got {targets!r}")
     if label_smoothing:
         t = t * (1.0 - label_smoothing) + 0.5 * label_smoothing
@@ -192,78 +178,3 @@ def gradient_penalty(critic, real: Tensor, fake: Tensor, rng, weight: float = 10
     (slope,) = grad(critic(mixed).sum(), [mixed], create_graph=True)
     norms = ops.sqrt((slope * slope).sum(axis=1) + 1e-12)  # + tiny: √ is not differentiable at 0
     return weight * ((norms - 1.0) ** 2).mean()
-
-
-# ----------------------------------------------------------------------------- the two players' losses, by name
-
-LOSSES = (*GENERATOR_LOSSES, "least_squares", "wgan_gp")
-"""The games minigan plays: a classifier D with one of the three generator losses,
-'least_squares', D regressing a score (Mao et al. 2017), or 'wgan_gp', a critic with the
-Wasserstein loss and a gradient penalty."""
-
-
-def at_equilibrium(name: str) -> dict | None:
-    """The losses' values when D says ½ everywhere (the equilibrium p_g = p_data, where D* = ½),
-    by record name, or None for a critic, which has no such value."""
-    validate.one_of("loss", name, LOSSES)
-    if name == "wgan_gp":
-        return None
-    if name == "least_squares":  # ½(½ - 1)² = ½(½)² = 1/8
-        return {"loss_d_real": 0.125, "loss_d_fake": 0.125, "loss_d": 0.25, "loss_g": 0.125}
-    ln2 = math.log(2.0)
-    return {"loss_d_real": ln2, "loss_d_fake": ln2, "loss_d": 2 * ln2,
-            "loss_g": {"minimax": -ln2, "non_saturating": ln2, "max_likelihood": -1.0}[name]}
-
-
-class DiscriminatorLoss(NamedTuple):
-    """L_D with its parts, each a Tensor with its graph: ``total`` is what D minimises."""
-
-    total: Tensor  # L_D = real + fake (+ penalty)
-    real: Tensor  # the term on real samples: L_D,r (or -E[f(x)] for a critic)
-    fake: Tensor  # the term on fakes: L_D,f (or E[f(G(z))] for a critic)
-    penalty: Tensor | None  # λ·GP for 'wgan_gp', else None
-    out_real: Tensor  # D's raw outputs on the real samples (logits, or critic scores)
-    out_fake: Tensor  # ... and on the fakes
-
-
-def generator_loss(name: str):
-    """L_G of the game ``name``: a function of D's outputs on fakes (logits, scores, or critic scores)."""
-    validate.one_of("loss", name, LOSSES)
-    return {"wgan_gp": wasserstein_generator_loss, "least_squares": least_squares_generator_loss,
-            **GENERATOR_LOSSES}[name]
-
-
-def discriminator_loss(name: str):
-    """L_D of the game ``name``: a function (D, real, fake, *, rng, real_label_smoothing, gp_weight)
-    that runs D on both batches and returns a ``DiscriminatorLoss``.
-
-    A classifier (every generator loss) minimises L_D,r + L_D,f, its two BCE terms, with
-    optional one-sided ``real_label_smoothing``; a critic ('wgan_gp') minimises
-    -E[f(x)] + E[f(G(z))] + λ·GP, with λ = ``gp_weight`` and the penalty's mixing drawn from ``rng``.
-    """
-    validate.one_of("loss", name, LOSSES)
-    return {"wgan_gp": _critic_loss, "least_squares": _least_squares_loss}.get(name, _classifier_loss)
-
-
-def _classifier_loss(D, real: Tensor, fake: Tensor, *, rng=None, real_label_smoothing: float = 0.0,
-                     gp_weight: float = 10.0) -> DiscriminatorLoss:
-    out_real, out_fake = D(real), D(fake)
-    loss_real, loss_fake = discriminator_losses(out_real, out_fake, real_label_smoothing)
-    return DiscriminatorLoss(loss_real + loss_fake, loss_real, loss_fake, None, out_real, out_fake)
-
-
-def _least_squares_loss(D, real: Tensor, fake: Tensor, *, rng=None, real_label_smoothing: float = 0.0,
-                        gp_weight: float = 10.0) -> DiscriminatorLoss:
-    out_real, out_fake = D(real), D(fake)
-    loss_real, loss_fake = least_squares_discriminator_losses(out_real, out_fake)
-    return DiscriminatorLoss(loss_real + loss_fake, loss_real, loss_fake, None, out_real, out_fake)
-
-
-def _critic_loss(D, real: Tensor, fake: Tensor, *, rng=None, real_label_smoothing: float = 0.0,
-                 gp_weight: float = 10.0) -> DiscriminatorLoss:
-    if rng is None:
-        raise ValueError("the 'wgan_gp' critic loss needs rng= (it draws the gradient penalty's mixing weights)")
-    out_real, out_fake = D(real), D(fake)
-    loss_real, loss_fake = critic_losses(out_real, out_fake)
-    penalty = gradient_penalty(D, real, fake, rng, gp_weight)
-    return DiscriminatorLoss(loss_real + loss_fake + penalty, loss_real, loss_fake, penalty, out_real, out_fake)

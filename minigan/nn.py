@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import weakref
 from typing import Iterator
 
 import numpy as np
@@ -23,7 +22,7 @@ from minigan.autograd import Tensor
 from minigan.rng import resolve
 
 __all__ = [
-    "Parameter", "FlatParameters", "Module", "frozen", "evaluating", "Linear", "Maxout", "Dropout", "Sequential", "Standardize", "ReLU", "LeakyReLU", "Tanh", "Sigmoid",
+    "Parameter", "Module", "frozen", "evaluating", "Linear", "Maxout", "Dropout", "Sequential", "Standardize", "ReLU", "LeakyReLU", "Tanh", "Sigmoid",
     "glorot_uniform", "he_normal", "INITIALISERS", "ACTIVATIONS", "mlp",
 ]
 
@@ -37,60 +36,6 @@ class Parameter(Tensor):
         super().__init__(data, requires_grad=True, name=name)
 
 
-class FlatParameters:
-    """Parameters kept in one flat array: each Parameter's ``data`` becomes a view into ``data``.
-
-    A network's parameters are then one array as far as an optimiser is concerned: an
-    update rule applied once to the flat array does, element for element, what it would
-    do applied to each parameter in turn, in a handful of array operations instead of a
-    handful per parameter; a norm or a finiteness check of the whole network is one
-    reduction. The parameters keep their shapes and names; only where they live changes.
-    ``data`` is the flat array; ``gradient()`` gathers the parameters' gradients into
-    one flat array of the same layout.
-    """
-
-    def __init__(self, params):
-        self.params = list(params)
-        first = self.params[0].data
-        xp = backend.array_module(first)
-        self.data = xp.empty(sum(p.size for p in self.params), dtype=first.dtype)
-        self.views = self.split(self.data)
-        for p, view in zip(self.params, self.views, strict=True):
-            view[...] = p.data
-            p.data = view
-        self._gradient = xp.empty_like(self.data)
-        self._gathered: list = []  # weak references to the gradients last copied into _gradient
-
-    @staticmethod
-    def possible(params) -> bool:
-        """True if the parameters can share one flat array: one backend, one dtype."""
-        return bool(params) and len({(type(p.data), p.dtype) for p in params}) == 1
-
-    def split(self, flat) -> list:
-        """Views of a flat array shaped like each parameter, in order."""
-        views, start = [], 0
-        for p in self.params:
-            views.append(flat[start:start + p.size].reshape(p.shape))
-            start += p.size
-        return views
-
-    def intact(self) -> bool:
-        """True while every parameter still lives in ``data`` (nobody replaced a ``p.data``)."""
-        return all(p.data is view for p, view in zip(self.params, self.views, strict=True))
-
-    def gradient(self):
-        """Every parameter's gradient in one flat array laid out like ``data``, or None if a
-        parameter has no gradient. Gathered once per backward pass (one copy), then reused."""
-        grads = [p.grad for p in self.params]
-        if any(g is None for g in grads):
-            return None
-        if len(self._gathered) != len(grads) or any(r() is not g for r, g in zip(self._gathered, grads)):
-            xp = backend.array_module(self.data)
-            xp.concatenate([g.data.reshape(-1) for g in grads], out=self._gradient)
-            self._gathered = [weakref.ref(g) for g in grads]
-        return self._gradient
-
-
 class Module:
     """Base class: subclasses set Parameters / sub-Modules as attributes and define ``forward``.
 
@@ -99,11 +44,9 @@ class Module:
 
     training = True
 
-    def __call__(self, *inputs):
-        return self.forward(*inputs)
+    def __call__(self, *inputs): return self.forward(*inputs)
 
-    def forward(self, *inputs):
-        raise NotImplementedError
+    def forward(self, *inputs): raise NotImplementedError
 
     def _members(self):
         """(name, value) for everything the module holds: its attributes, in the order set."""
@@ -122,8 +65,7 @@ class Module:
             elif isinstance(value, (list, tuple)):
                 yield from ((f"{name}.{i}", item) for i, item in enumerate(value) if isinstance(item, Module))
 
-    def parameters(self) -> list[Parameter]:
-        return [p for _, p in self.named_parameters()]
+    def parameters(self) -> list[Parameter]: return [p for _, p in self.named_parameters()]
 
     def zero_grad(self) -> None:
         for p in self.parameters():
@@ -152,29 +94,10 @@ class Module:
 
     def load_state_dict(self, state: dict) -> None:
         """Copy arrays from ``state`` into the parameters (in place), after checking them all."""
-        own = dict(self.named_parameters())
-        missing = sorted(set(own) - set(state))
-        unexpected = sorted(set(state) - set(own))
-        if missing or unexpected:
-            raise ValueError(
-                f"{type(self).__name__}.load_state_dict: "
-                + "; ".join(
-                    part
-                    for part in (
-                        f"missing entries {missing}" if missing else "",
-                        f"unexpected entries {unexpected}" if unexpected else "",
-                    )
-                    if part
-                )
-            )
-        for name, p in own.items():
-            value = state[name]
-            if tuple(value.shape) != p.shape:
-                raise ValueError(f"load_state_dict: {name!r} has shape {tuple(value.shape)}, expected {p.shape}")
-            if value.dtype != p.dtype:
-                raise TypeError(f"load_state_dict: {name!r} has dtype {value.dtype}, expected {p.dtype}")
-        for name, p in own.items():
+        validate.module_state(self, state)
+        for name, p in self.named_parameters():
             p.data[...] = backend.asarray(state[name])
+            p.version += 1  # changed in place: a graph built before this is stale
 
     def __repr__(self) -> str:
         """The module's name, then its sub-modules one per line, nested (as PyTorch prints)."""
@@ -250,8 +173,7 @@ INITIALISERS = {"glorot": glorot_uniform, "he": he_normal}
 class Linear(Module):
     """Dense layer y = x W + b;  x: (batch, in_features) -> y: (batch, out_features)."""
 
-    def __init__(self, in_features: int, out_features: int, *, init: str = "glorot",
-                 dtype: str = "float32", rng=None, name: str | None = None):
+    def __init__(self, in_features: int, out_features: int, *, init="glorot", dtype="float32", rng=None, name=None):
         self.in_features = validate.positive_int("Linear: in_features", in_features)
         self.out_features = validate.positive_int("Linear: out_features", out_features)
         self.name = name
@@ -308,34 +230,27 @@ class Dropout(Module):
         keep = resolve(self.rng).random(x.shape) >= self.p
         return x * Tensor(backend.asarray(keep / (1.0 - self.p), dtype=x.dtype))
 
-    def __repr__(self) -> str:
-        return f"Dropout({self.p})"
+    def __repr__(self) -> str: return f"Dropout({self.p})"
 
 
 class ReLU(Module):
-    def forward(self, x):
-        return ops.relu(x)
+    def forward(self, x): return ops.relu(x)
 
 
 class LeakyReLU(Module):
-    def __init__(self, slope: float = 0.2):
-        self.slope = slope
+    def __init__(self, slope: float = 0.2): self.slope = slope
 
-    def forward(self, x):
-        return ops.leaky_relu(x, self.slope)
+    def forward(self, x): return ops.leaky_relu(x, self.slope)
 
-    def __repr__(self):
-        return f"LeakyReLU({self.slope})"
+    def __repr__(self): return f"LeakyReLU({self.slope})"
 
 
 class Tanh(Module):
-    def forward(self, x):
-        return ops.tanh(x)
+    def forward(self, x): return ops.tanh(x)
 
 
 class Sigmoid(Module):
-    def forward(self, x):
-        return ops.sigmoid(x)
+    def forward(self, x): return ops.sigmoid(x)
 
 
 class Standardize(Module):
@@ -353,11 +268,9 @@ class Standardize(Module):
         self.mean = Tensor(backend.asarray(mean, dtype=dtype))
         self.inverse_std = Tensor(backend.asarray(1.0 / std, dtype=dtype))
 
-    def forward(self, x):
-        return (x - self.mean) * self.inverse_std
+    def forward(self, x): return (x - self.mean) * self.inverse_std
 
-    def __repr__(self):
-        return "Standardize()"
+    def __repr__(self): return "Standardize()"
 
 
 ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "tanh": Tanh, "sigmoid": Sigmoid}
@@ -369,21 +282,18 @@ class Sequential(Module):
     Layers are named by position, as in PyTorch: layer i's parameters are 'i.weight' and
     'i.bias', and ``mlp(..., name='G')`` names that layer 'G.i'."""
 
-    def __init__(self, *layers: Module):
-        self.layers = list(layers)
+    def __init__(self, *layers: Module): self.layers = list(layers)
 
     def forward(self, x):
         for layer in self.layers:
             x = layer(x)
         return x
 
-    def _members(self):
-        return ((str(i), layer) for i, layer in enumerate(self.layers))
+    def _members(self): return ((str(i), layer) for i, layer in enumerate(self.layers))
 
 
-def mlp(sizes, *, activation: str = "leaky_relu", output_activation: str | None = None,
-        init: str | None = None, dtype: str = "float32", rng=None, name: str = "mlp",
-        input_layer: Module | None = None) -> Sequential:
+def mlp(sizes, *, activation: str = "leaky_relu", output_activation: str | None = None, init: str | None = None,
+        dtype: str = "float32", rng=None, name: str = "mlp", input_layer: Module | None = None) -> Sequential:
     """A multilayer perceptron: Linear layers of the given ``sizes`` with activations between.
 
     ``mlp([2, 128, 128, 1])`` is 2 -> 128 -> 128 -> 1. The output is left linear unless

@@ -9,14 +9,18 @@ of that input was used many times, so its gradient is the *sum* over the copies.
 
 Backwards are written with these same ops, so they can be differentiated again.
 
-Dtypes: an op's output has its inputs' dtype (``Function.__call__`` holds every op to
-it). So integer tensors add, subtract, multiply and sum as integers, and an op whose
-result is not a whole number (a / b, mean, exp, sqrt, sigmoid, ...) refuses them with a
-TypeError instead of handing back float64: convert to float first.
+Dtypes: ops compute on float32 or float64 tensors, and the output has the inputs' dtype
+(``Function.__call__`` holds every op to it); a plain number takes the tensor's dtype
+(``x * 0.5`` stays float32). Integer and bool tensors are refused with a TypeError: their
+sums wrap and their quotients would change type, so convert them to float first.
+
+At the end of this module the ops become Tensor's operators and methods: ``a + b`` is
+``add(a, b)``, ``x.exp()`` is ``exp(x)``.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 
 from minigan import backend, validate
@@ -24,31 +28,28 @@ from minigan.autograd import Function, Tensor
 
 __all__ = [
     "constant", "add", "sub", "mul", "div", "neg", "pow", "matmul", "linear",
-    "sum", "mean", "max", "reshape", "transpose", "broadcast_to", "sum_to", "getitem", "concatenate",
-    "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "leaky_relu",
-    "softplus", "log_sigmoid", "maximum", "clip",
+    "sum", "mean", "max", "reshape", "transpose", "broadcast_to", "sum_to", "getitem",
+    "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "leaky_relu", "softplus", "clip",
 ]
 
 
 def constant(value, like: Tensor) -> Tensor:
-    """``value`` as a gradient-free Tensor on ``like``'s backend, without changing any dtype.
-
-    A plain number, or a NumPy scalar such as ``np.float64(0.5)``, takes ``like``'s dtype
-    (``x * 0.5`` stays float32); an array must already have it; a fraction never meets an
-    integer tensor (it would be truncated).
-    """
+    """``value`` as a gradient-free Tensor on ``like``'s backend, in ``like``'s dtype: a plain number
+    (or a NumPy scalar such as ``np.float64(0.5)``) takes that dtype; an array must already have it."""
     if isinstance(value, Tensor):
         return value
     if backend.is_array(value) and not isinstance(value, numbers.Number):
-        xp = backend.array_module(like.data, value)
         if value.dtype != like.dtype:
             raise TypeError(f"an array of dtype {value.dtype} met a tensor of dtype {like.dtype}; "
                             "minigan never changes dtype silently, so convert one first")
-        return Tensor(xp.asarray(value))
-    if like.dtype.kind in "iu" and not float(value).is_integer():
-        raise TypeError(f"the number {value!r} would be truncated in a tensor of dtype {like.dtype}; "
-                        "convert the tensor to float first")
-    return Tensor(backend.array_module(like.data).asarray(value, dtype=like.dtype))
+        return Tensor(backend.array_module(like.data, value).asarray(value))
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"expected a number or a Tensor, got {type(value).__name__} {value!r:.40}")
+    return Tensor(_xp(like.data).asarray(value, dtype=like.dtype))
+
+
+def _xp(array):
+    return backend.array_module(array)  # numpy or cupy, whichever holds the array
 
 
 def _tensors(a, b) -> tuple[Tensor, Tensor]:
@@ -56,66 +57,52 @@ def _tensors(a, b) -> tuple[Tensor, Tensor]:
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TypeError(f"neither operand is a Tensor (got {type(a).__name__} and {type(b).__name__}); "
                         "wrap one first: Tensor(value)")
-    if not isinstance(a, Tensor):
-        a = constant(a, like=b)
-    elif not isinstance(b, Tensor):
-        b = constant(b, like=a)
-    return a, b
+    return (a if isinstance(a, Tensor) else constant(a, b)), (b if isinstance(b, Tensor) else constant(b, a))
 
 
-def _mask(condition, like: Tensor) -> Tensor:
-    """A boolean array as a 0/1 constant of ``like``'s dtype (for piecewise derivatives)."""
-    return Tensor(condition.astype(like.dtype))
+class Piecewise(Function):
+    """y = a step function of the inputs (a 0/1 mask, a sign), given as ``values``: constant between
+    its jumps, so its gradient is 0. It is recorded all the same, so the derivative of a gradient
+    through relu, abs, clip ... is zero, not missing (second order)."""
+
+    def __init__(self, values): self.values = values
+
+    def forward(self, *xs): return self.values.astype(xs[0].dtype)
+    def backward(self, gy): return (None,) * len(self.inputs)
 
 
 # ----------------------------------------------------------------------------- broadcasting
 
 
-def _sum_to_array(array, shape):
-    lead = array.ndim - len(shape)
-    if lead < 0 or any(n not in (1, m) for n, m in zip(shape, array.shape[lead:])):
-        raise ValueError(f"sum_to: shape {array.shape} cannot be summed down to {shape} "
-                         "(it is not a broadcast of that shape)")
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and array.shape[lead + i] != 1
-    )
-    return array.sum(axis=axes, keepdims=True).reshape(shape)
-
-
 class SumTo(Function):
     """y = x summed over its broadcast axes down to ``shape``;  gx = gy broadcast back up."""
 
-    def __init__(self, shape):
-        self.shape = shape
+    def __init__(self, shape): self.shape = shape
 
     def forward(self, x):
-        return _sum_to_array(x, self.shape)
+        lead = x.ndim - len(self.shape)
+        if lead < 0 or any(n not in (1, m) for n, m in zip(self.shape, x.shape[lead:])):
+            raise ValueError(f"sum_to: shape {x.shape} cannot be summed down to {self.shape} "
+                             "(it is not a broadcast of that shape)")
+        axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(self.shape) if n == 1 != x.shape[lead + i])
+        return x.sum(axis=axes, keepdims=True).reshape(self.shape)
 
-    def backward(self, gy):
-        return broadcast_to(gy, self.inputs[0].shape)
+    def backward(self, gy): return broadcast_to(gy, self.inputs[0].shape)
 
 
-def sum_to(x: Tensor, shape) -> Tensor:
-    shape = tuple(shape)
-    return x if x.shape == shape else SumTo(shape)(x)
+def sum_to(x: Tensor, shape) -> Tensor: return x if x.shape == tuple(shape) else SumTo(tuple(shape))(x)
 
 
 class BroadcastTo(Function):
     """y = x repeated along new or length-1 axes up to ``shape``;  gx = sum_to(gy, x.shape)."""
 
-    def __init__(self, shape):
-        self.shape = shape
+    def __init__(self, shape): self.shape = shape
 
-    def forward(self, x):
-        return backend.array_module(x).broadcast_to(x, self.shape)
-
-    def backward(self, gy):
-        return sum_to(gy, self.inputs[0].shape)
+    def forward(self, x): return _xp(x).broadcast_to(x, self.shape)
+    def backward(self, gy): return sum_to(gy, self.inputs[0].shape)
 
 
-def broadcast_to(x: Tensor, shape) -> Tensor:
-    shape = tuple(shape)
-    return x if x.shape == shape else BroadcastTo(shape)(x)
+def broadcast_to(x: Tensor, shape) -> Tensor: return x if x.shape == tuple(shape) else BroadcastTo(tuple(shape))(x)
 
 
 # ----------------------------------------------------------------------------- arithmetic
@@ -124,106 +111,84 @@ def broadcast_to(x: Tensor, shape) -> Tensor:
 class Add(Function):
     """y = a + b;  ga = gy, gb = gy (each summed back to its own shape)."""
 
-    def forward(self, a, b):
-        return a + b
+    def forward(self, a, b): return a + b
 
     def backward(self, gy):
         a, b = self.inputs
         return sum_to(gy, a.shape), sum_to(gy, b.shape)
 
 
-def add(a, b) -> Tensor:
-    return Add()(*_tensors(a, b))
+def add(a, b) -> Tensor: return Add()(*_tensors(a, b))
 
 
 class Sub(Function):
     """y = a - b;  ga = gy, gb = -gy."""
 
-    def forward(self, a, b):
-        return a - b
+    def forward(self, a, b): return a - b
 
     def backward(self, gy):
         a, b = self.inputs
         return sum_to(gy, a.shape), sum_to(-gy, b.shape)
 
 
-def sub(a, b) -> Tensor:
-    return Sub()(*_tensors(a, b))
+def sub(a, b) -> Tensor: return Sub()(*_tensors(a, b))
 
 
 class Mul(Function):
     """y = a * b;  ga = gy * b, gb = gy * a (each only if that input needs a gradient)."""
 
-    def forward(self, a, b):
-        return a * b
+    def forward(self, a, b): return a * b
 
     def backward(self, gy):
         a, b = self.inputs
-        ga = sum_to(gy * b, a.shape) if self.needs_grad[0] else None
-        gb = sum_to(gy * a, b.shape) if self.needs_grad[1] else None
-        return ga, gb
+        return (sum_to(gy * b, a.shape) if self.needs_grad[0] else None,
+                sum_to(gy * a, b.shape) if self.needs_grad[1] else None)
 
 
-def mul(a, b) -> Tensor:
-    return Mul()(*_tensors(a, b))
+def mul(a, b) -> Tensor: return Mul()(*_tensors(a, b))
 
 
 class Div(Function):
-    """y = a / b;  ga = gy / b, gb = -gy * a / b² (gb only if b needs a gradient).
+    """y = a / b;  ga = gy / b, gb = -gy * a / b² (gb only if b needs a gradient)."""
 
-    On integer tensors a / b is refused (NumPy would return float64): the dtype rule of
-    every op is that the output has the inputs' dtype."""
-
-    def forward(self, a, b):
-        return a / b
+    def forward(self, a, b): return a / b
 
     def backward(self, gy):
         a, b = self.inputs
         ga = gy / b
-        gb = sum_to(-ga * a / b, b.shape) if self.needs_grad[1] else None
-        return sum_to(ga, a.shape), gb
+        return sum_to(ga, a.shape), (sum_to(-ga * a / b, b.shape) if self.needs_grad[1] else None)
 
 
-def div(a, b) -> Tensor:
-    return Div()(*_tensors(a, b))
+def div(a, b) -> Tensor: return Div()(*_tensors(a, b))
 
 
 class Neg(Function):
     """y = -x;  gx = -gy."""
 
-    def forward(self, x):
-        return -x
-
-    def backward(self, gy):
-        return -gy
+    def forward(self, x): return -x
+    def backward(self, gy): return -gy
 
 
-def neg(x: Tensor) -> Tensor:
-    return Neg()(x)
+def neg(x: Tensor) -> Tensor: return Neg()(x)
 
 
 class Pow(Function):
-    """y = x ** c for a constant number c;  gx = gy * c * x ** (c - 1)."""
+    """y = x ** c for a constant number c;  gx = gy * c * x ** (c - 1) (0 when c = 0, where the
+    formula would give 0 · 0⁻¹ = NaN at x = 0)."""
 
-    def __init__(self, exponent: float):
-        self.exponent = exponent
+    def __init__(self, exponent: float): self.exponent = exponent
 
-    def forward(self, x):
-        return x**self.exponent
+    def forward(self, x): return x**self.exponent
 
     def backward(self, gy):
         (x,) = self.inputs
         c = self.exponent
-        if c == 0:  # y = 1 whatever x is; the formula would give 0 · 0⁻¹ = NaN at x = 0
-            return Tensor(backend.array_module(x.data).zeros_like(x.data))
-        return gy * c * x ** (c - 1)
+        return gy * c * x ** (c - 1) if c != 0 else None
 
 
 def pow(x: Tensor, exponent) -> Tensor:
-    if isinstance(exponent, Tensor) or (backend.is_array(exponent) and getattr(exponent, "ndim", 0) > 0):
-        raise TypeError("pow: the exponent must be a plain number (a tensor exponent is not supported)")
-    if isinstance(exponent, bool) or not isinstance(exponent, numbers.Real):
-        raise TypeError(f"pow: the exponent must be a number, got {exponent!r}")
+    if isinstance(exponent, bool) or not isinstance(exponent, numbers.Real):  # not a Tensor, nor an array
+        raise TypeError(f"pow: the exponent must be a plain number (a tensor exponent is not supported), got {exponent!r:.40}")
     return Pow(float(exponent))(x)
 
 
@@ -231,8 +196,7 @@ class MatMul(Function):
     """Y = A @ B (2-D);  gA = gY @ Bᵀ, gB = Aᵀ @ gY (each computed only if needed:
     matrix products are the expensive part of a backward pass)."""
 
-    def forward(self, a, b):
-        return a @ b
+    def forward(self, a, b): return a @ b
 
     def backward(self, gy):
         a, b = self.inputs
@@ -243,10 +207,8 @@ def _check_aligned(what: str, a: Tensor, b: Tensor) -> None:
     if a.ndim != 2 or b.ndim != 2:
         raise ValueError(f"{what} takes 2-D tensors, got shapes {a.shape} and {b.shape}")
     if a.shape[1] != b.shape[0]:
-        raise ValueError(
-            f"{what}: shapes {a.shape} and {b.shape} do not align "
-            f"({a.shape[1]} columns on the left, {b.shape[0]} rows on the right)"
-        )
+        raise ValueError(f"{what}: shapes {a.shape} and {b.shape} do not align "
+                         f"({a.shape[1]} columns on the left, {b.shape[0]} rows on the right)")
 
 
 def matmul(a, b) -> Tensor:
@@ -270,10 +232,8 @@ class Linear(Function):
 
     def backward(self, gy):
         x, w, b = self.inputs
-        gx = gy @ w.T if self.needs_grad[0] else None
-        gw = x.T @ gy if self.needs_grad[1] else None
-        gb = gy.sum(axis=0) if self.needs_grad[2] else None
-        return gx, gw, gb
+        return (gy @ w.T if self.needs_grad[0] else None, x.T @ gy if self.needs_grad[1] else None,
+                gy.sum(axis=0) if self.needs_grad[2] else None)
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
@@ -287,87 +247,75 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
 # ----------------------------------------------------------------------------- reductions and shapes
 
 
-def _normalise_axes(axis, ndim: int) -> tuple[int, ...]:
-    if axis is None:
-        return tuple(range(ndim))
-    axes = axis if isinstance(axis, tuple) else (axis,)
+def _axes(axis, ndim: int) -> tuple[int, ...]:
+    """``axis`` (None, an int, or a tuple of them; negative counts from the end) as non-negative ints."""
+    axes = tuple(range(ndim)) if axis is None else axis if isinstance(axis, tuple) else (axis,)
     for ax in axes:
+        if isinstance(ax, bool) or not isinstance(ax, numbers.Integral):
+            raise TypeError(f"an axis must be a whole number, got {ax!r}")
         if not -ndim <= ax < ndim:
             raise ValueError(f"axis {ax} is out of range for a tensor with {ndim} dimensions")
-    return tuple(ax % ndim for ax in axes)
+    return tuple(int(ax) % ndim for ax in axes)
 
 
 class Sum(Function):
     """y = Σ x over ``axes``;  gx = gy broadcast back over the summed axes."""
 
-    def __init__(self, axes, keepdims: bool):
-        self.axes, self.keepdims = axes, keepdims
+    def __init__(self, axes, keepdims: bool): self.axes, self.keepdims = axes, keepdims
 
-    def forward(self, x):
-        return x.sum(axis=self.axes, keepdims=self.keepdims, dtype=x.dtype)  # NumPy would widen int32 to int64
+    def forward(self, x): return x.sum(axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, gy):
-        (x,) = self.inputs
-        if not self.keepdims:  # put the summed axes back as length 1, then broadcast
-            kept_shape = tuple(1 if i in self.axes else n for i, n in enumerate(x.shape))
-            gy = reshape(gy, kept_shape)
-        return broadcast_to(gy, x.shape)
+        shape = self.inputs[0].shape
+        kept = tuple(1 if i in self.axes else n for i, n in enumerate(shape))  # summed axes back, length 1
+        return broadcast_to(reshape(gy, kept), shape)
 
 
-def sum(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
-    return Sum(_normalise_axes(axis, x.ndim), keepdims)(x)
+def sum(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # like abs and max, named as in NumPy
+    return Sum(_axes(axis, x.ndim), keepdims)(x)
 
 
 def mean(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     """The sum divided by the number of elements summed."""
-    axes = _normalise_axes(axis, x.ndim)
-    count = 1
-    for ax in axes:
-        count *= x.shape[ax]
+    axes = _axes(axis, x.ndim)
+    count = math.prod(x.shape[ax] for ax in axes)
     if count == 0:
         raise ValueError(f"mean of no elements: the tensor of shape {x.shape} is empty along axis {axis}")
     return sum(x, axes, keepdims) / count
 
 
 class Max(Function):
-    """y = max of x along ``axis``;  gx = gy at the position of the maximum (the first one, on
-    ties), 0 elsewhere: only the winning element moved y."""
+    """y = the largest element along ``axis``;  gx = gy at that element (the first, on ties), 0
+    elsewhere: only the winner moved y. Maxout units are built on it."""
 
-    def __init__(self, axis: int, keepdims: bool):
-        self.axis, self.keepdims = axis, keepdims
+    def __init__(self, axis: int, keepdims: bool): self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x):
         xp = backend.array_module(x)
         winner = xp.expand_dims(x.argmax(axis=self.axis), self.axis)
-        positions = xp.arange(x.shape[self.axis]).reshape([-1 if i == self.axis else 1 for i in range(x.ndim)])
-        self.winners = (positions == winner).astype(x.dtype)  # one-hot along the axis
+        self.winners = xp.arange(x.shape[self.axis]).reshape((-1,) + (1,) * (x.ndim - 1 - self.axis)) == winner
         return x.max(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, gy):
-        if not self.keepdims:
-            gy = reshape(gy, self.winners.shape[:self.axis] + (1,) + self.winners.shape[self.axis + 1:])
-        return gy * Tensor(self.winners)
+        x = self.inputs[0]
+        gy = gy if self.keepdims else reshape(gy, x.shape[:self.axis] + (1,) + x.shape[self.axis + 1:])
+        return gy * Piecewise(self.winners)(x)
 
 
-def max(x: Tensor, axis: int = -1, keepdims: bool = False) -> Tensor:  # shadows the builtin here, like sum
-    """The largest element along one ``axis`` (maxout's reduction)."""
+def max(x: Tensor, axis: int = -1, keepdims: bool = False) -> Tensor:
     if x.size == 0:
         raise ValueError(f"max of no elements: the tensor has shape {x.shape}")
-    (axis,) = _normalise_axes(axis, x.ndim)
+    (axis,) = _axes(axis, x.ndim)
     return Max(axis, keepdims)(x)
 
 
 class Reshape(Function):
     """y = x with a new shape;  gx = gy reshaped back."""
 
-    def __init__(self, shape):
-        self.shape = shape
+    def __init__(self, shape): self.shape = shape
 
-    def forward(self, x):
-        return x.reshape(self.shape)
-
-    def backward(self, gy):
-        return reshape(gy, self.inputs[0].shape)
+    def forward(self, x): return x.reshape(self.shape)
+    def backward(self, gy): return reshape(gy, self.inputs[0].shape)
 
 
 def reshape(x: Tensor, shape) -> Tensor:
@@ -378,24 +326,18 @@ def reshape(x: Tensor, shape) -> Tensor:
 class Transpose(Function):
     """y = x with its axes permuted;  gx = gy with the inverse permutation."""
 
-    def __init__(self, axes):
-        self.axes = axes
+    def __init__(self, axes): self.axes = axes
 
-    def forward(self, x):
-        return x.transpose(self.axes)
+    def forward(self, x): return x.transpose(self.axes)
 
     def backward(self, gy):
-        if self.axes is None:
-            return transpose(gy)
-        inverse = tuple(sorted(range(len(self.axes)), key=self.axes.__getitem__))
+        inverse = None if self.axes is None else tuple(sorted(range(len(self.axes)), key=self.axes.__getitem__))
         return transpose(gy, inverse)
 
 
 def transpose(x: Tensor, axes=None) -> Tensor:
     if axes is not None:
-        if not all(isinstance(ax, numbers.Integral) for ax in axes):
-            raise TypeError(f"transpose: axes must be whole numbers, got {axes!r}")
-        axes = tuple(ax % x.ndim if -x.ndim <= ax < x.ndim else ax for ax in axes)
+        axes = _axes(tuple(axes), x.ndim)
         if sorted(axes) != list(range(x.ndim)):
             raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
     return Transpose(axes)(x)
@@ -404,21 +346,16 @@ def transpose(x: Tensor, axes=None) -> Tensor:
 class GetItem(Function):
     """y = x[index] (slicing or indexing);  gx = zeros with gy added in at ``index``."""
 
-    def __init__(self, index):
-        self.index = index
+    def __init__(self, index): self.index = index
 
-    def forward(self, x):
-        return x[self.index]
-
-    def backward(self, gy):
-        return ScatterAdd(self.index, self.inputs[0].shape)(gy)
+    def forward(self, x): return x[self.index]
+    def backward(self, gy): return ScatterAdd(self.index, self.inputs[0].shape)(gy)
 
 
 class ScatterAdd(Function):
     """y = zeros(shape) with x added at ``index`` (repeats add up);  gx = gy[index]."""
 
-    def __init__(self, index, shape):
-        self.index, self.shape = index, shape
+    def __init__(self, index, shape): self.index, self.shape = index, shape
 
     def forward(self, x):
         xp = backend.array_module(x)
@@ -426,43 +363,12 @@ class ScatterAdd(Function):
         xp.add.at(y, self.index, x)
         return y
 
-    def backward(self, gy):
-        return getitem(gy, self.index)
+    def backward(self, gy): return getitem(gy, self.index)
 
 
 def getitem(x: Tensor, index) -> Tensor:
-    if isinstance(index, Tensor):
-        index = index.data
-    elif isinstance(index, tuple):
-        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    return GetItem(index)(x)
-
-
-class Concatenate(Function):
-    """y = [x1, x2, ...] joined along ``axis``;  gxi = the slice of gy where xi went."""
-
-    def __init__(self, axis: int):
-        self.axis = axis
-
-    def forward(self, *xs):
-        return backend.array_module(xs[0]).concatenate(xs, axis=self.axis)
-
-    def backward(self, gy):
-        grads, start = [], 0
-        for x in self.inputs:
-            index = [slice(None)] * gy.ndim
-            index[self.axis] = slice(start, start + x.shape[self.axis])
-            grads.append(getitem(gy, tuple(index)))
-            start += x.shape[self.axis]
-        return tuple(grads)
-
-
-def concatenate(tensors, axis: int = 0) -> Tensor:
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError("concatenate needs at least one tensor")
-    (axis,) = _normalise_axes(axis, tensors[0].ndim)
-    return Concatenate(axis)(*tensors)
+    raw = lambda i: i.data if isinstance(i, Tensor) else i  # noqa: E731  (an index tensor is just its array)
+    return GetItem(tuple(map(raw, index)) if isinstance(index, tuple) else raw(index))(x)
 
 
 # ----------------------------------------------------------------------------- elementwise functions
@@ -471,73 +377,54 @@ def concatenate(tensors, axis: int = 0) -> Tensor:
 class Exp(Function):
     """y = eˣ;  gx = gy * y."""
 
-    def forward(self, x):
-        return backend.array_module(x).exp(x)
-
-    def backward(self, gy):
-        return gy * self.output
+    def forward(self, x): return _xp(x).exp(x)
+    def backward(self, gy): return gy * self.output
 
 
-def exp(x: Tensor) -> Tensor:
-    return Exp()(x)
+def exp(x: Tensor) -> Tensor: return Exp()(x)
 
 
 class Log(Function):
     """y = ln x;  gx = gy / x."""
 
-    def forward(self, x):
-        return backend.array_module(x).log(x)
-
-    def backward(self, gy):
-        return gy / self.inputs[0]
+    def forward(self, x): return _xp(x).log(x)
+    def backward(self, gy): return gy / self.inputs[0]
 
 
-def log(x: Tensor) -> Tensor:
-    return Log()(x)
+def log(x: Tensor) -> Tensor: return Log()(x)
 
 
 class Sqrt(Function):
     """y = √x;  gx = gy / (2y)."""
 
-    def forward(self, x):
-        return backend.array_module(x).sqrt(x)
-
-    def backward(self, gy):
-        return gy / (self.output * 2.0)
+    def forward(self, x): return _xp(x).sqrt(x)
+    def backward(self, gy): return gy / (self.output * 2.0)
 
 
-def sqrt(x: Tensor) -> Tensor:
-    return Sqrt()(x)
+def sqrt(x: Tensor) -> Tensor: return Sqrt()(x)
 
 
 class Abs(Function):
     """y = |x|;  gx = gy * sign(x) (taken as 0 at x = 0)."""
 
-    def forward(self, x):
-        return backend.array_module(x).abs(x)
+    def forward(self, x): return _xp(x).abs(x)
 
     def backward(self, gy):
         (x,) = self.inputs
-        return gy * Tensor(backend.array_module(x.data).sign(x.data))
+        return gy * Piecewise(_xp(x.data).sign(x.data))(x)
 
 
-def abs(x: Tensor) -> Tensor:  # like sum and pow, named as in NumPy; shadows the builtin here
-    return Abs()(x)
+def abs(x: Tensor) -> Tensor: return Abs()(x)
 
 
 class Tanh(Function):
     """y = tanh x;  gx = gy * (1 - y²)."""
 
-    def forward(self, x):
-        return backend.array_module(x).tanh(x)
-
-    def backward(self, gy):
-        y = self.output
-        return gy * (1.0 - y * y)
+    def forward(self, x): return _xp(x).tanh(x)
+    def backward(self, gy): return gy * (1.0 - self.output * self.output)
 
 
-def tanh(x: Tensor) -> Tensor:
-    return Tanh()(x)
+def tanh(x: Tensor) -> Tensor: return Tanh()(x)
 
 
 def _exp_minus_abs(x):
@@ -553,56 +440,45 @@ class Sigmoid(Function):
     and e / (1 + e) for x < 0 (the same value, rearranged), exact even at x = ±1000.
     A caller that already has e for this x (softplus's backward) passes it in."""
 
-    def __init__(self, exp_minus_abs=None):
-        self.exp_minus_abs = exp_minus_abs
+    def __init__(self, exp_minus_abs=None): self.exp_minus_abs = exp_minus_abs
 
     def forward(self, x):
         e = _exp_minus_abs(x) if self.exp_minus_abs is None else self.exp_minus_abs
-        return backend.array_module(x).where(x >= 0, 1, e) / (1 + e)
+        return _xp(x).where(x >= 0, 1, e) / (1 + e)
 
-    def backward(self, gy):
-        y = self.output
-        return gy * y * (1.0 - y)
+    def backward(self, gy): return gy * self.output * (1.0 - self.output)
 
 
-def sigmoid(x: Tensor) -> Tensor:
-    return Sigmoid()(x)
+def sigmoid(x: Tensor) -> Tensor: return Sigmoid()(x)
 
 
 class ReLU(Function):
     """y = max(x, 0);  gx = gy where x > 0, else 0."""
 
-    def forward(self, x):
-        return backend.array_module(x).maximum(x, 0)
-
-    def backward(self, gy):
-        (x,) = self.inputs
-        return gy * _mask(x.data > 0, like=x)
+    def forward(self, x): return _xp(x).maximum(x, 0)
+    def backward(self, gy): return gy * Piecewise(self.inputs[0].data > 0)(self.inputs[0])
 
 
-def relu(x: Tensor) -> Tensor:
-    return ReLU()(x)
+def relu(x: Tensor) -> Tensor: return ReLU()(x)
 
 
 class LeakyReLU(Function):
-    """y = x if x > 0 else slope * x, i.e. max(x, slope * x) for 0 ≤ slope < 1;
+    """y = x if x > 0 else slope * x, i.e. max(x, slope * x) for 0 < slope < 1;
     gx = gy where x > 0, slope * gy elsewhere."""
 
-    def __init__(self, slope: float):
-        self.slope = slope
+    def __init__(self, slope: float): self.slope = slope
 
-    def forward(self, x):
-        return backend.array_module(x).maximum(x, x * self.slope)
+    def forward(self, x): return _xp(x).maximum(x, x * self.slope)
 
     def backward(self, gy):
         (x,) = self.inputs
         slope = x.dtype.type(self.slope)
-        return gy * Tensor((x.data > 0) * (1 - slope) + slope)  # 1 where x > 0, else slope
+        return gy * Piecewise((x.data > 0) * (1 - slope) + slope)(x)  # 1 where x > 0, else slope
 
 
 def leaky_relu(x: Tensor, slope: float = 0.2) -> Tensor:
-    # validate.fraction returns a Python float: a NumPy float64 slope would promote float32 data
-    return LeakyReLU(validate.fraction("leaky_relu: slope", slope))(x)
+    slope = validate.fraction("leaky_relu: slope", slope)  # a Python float: a NumPy float64 would promote
+    return LeakyReLU(slope)(x) if slope else relu(x)  # slope 0 is relu (and 0 · ∞ would be NaN in the max)
 
 
 class Softplus(Function):
@@ -614,47 +490,22 @@ class Softplus(Function):
         xp = backend.array_module(x)
         return xp.maximum(x, 0) + xp.log1p(self.exp_minus_abs)
 
-    def backward(self, gy):
-        return gy * Sigmoid(self.exp_minus_abs)(self.inputs[0])
+    def backward(self, gy): return gy * Sigmoid(self.exp_minus_abs)(self.inputs[0])
 
 
-def softplus(x: Tensor) -> Tensor:
-    return Softplus()(x)
-
-
-def log_sigmoid(x: Tensor) -> Tensor:
-    """ln σ(x) = -softplus(-x): finite for any x (the naive ln(σ(x)) gives -inf below x ≈ -745)."""
-    return -softplus(-x)
-
-
-class Maximum(Function):
-    """y = max(a, b) elementwise;  the gradient goes to the larger input (to ``a`` on ties)."""
-
-    def forward(self, a, b):
-        return backend.array_module(a).maximum(a, b)
-
-    def backward(self, gy):
-        a, b = self.inputs
-        a_wins = _mask(a.data >= b.data, like=a)
-        return sum_to(gy * a_wins, a.shape), sum_to(gy * (1.0 - a_wins), b.shape)
-
-
-def maximum(a, b) -> Tensor:
-    return Maximum()(*_tensors(a, b))
+def softplus(x: Tensor) -> Tensor: return Softplus()(x)
 
 
 class Clip(Function):
     """y = min(max(x, low), high);  gx = gy inside [low, high], 0 outside."""
 
-    def __init__(self, low: float, high: float):
-        self.low, self.high = low, high
+    def __init__(self, low: float, high: float): self.low, self.high = low, high
 
-    def forward(self, x):
-        return backend.array_module(x).clip(x, self.low, self.high)
+    def forward(self, x): return _xp(x).clip(x, self.low, self.high)
 
     def backward(self, gy):
         (x,) = self.inputs
-        return gy * _mask((x.data >= self.low) & (x.data <= self.high), like=x)
+        return gy * Piecewise((x.data >= self.low) & (x.data <= self.high))(x)
 
 
 def clip(x: Tensor, low: float, high: float) -> Tensor:
@@ -663,3 +514,16 @@ def clip(x: Tensor, low: float, high: float) -> Tensor:
         raise ValueError(f"clip: low ({low}) must not exceed high ({high})")
     return Clip(low, high)(x)
 
+
+# ----------------------------------------------------------------------------- Tensor's operators and methods
+
+for _name, _op in {"add": add, "sub": sub, "mul": mul, "truediv": div, "matmul": matmul}.items():
+    setattr(Tensor, f"__{_name}__", _op)
+    setattr(Tensor, f"__r{_name}__", lambda self, other, op=_op: op(other, self))
+for _op in (sum, mean, max, exp, log, sqrt, abs, tanh, sigmoid, relu, clip):
+    setattr(Tensor, _op.__name__, _op)
+Tensor.__neg__, Tensor.__pow__, Tensor.__abs__, Tensor.__getitem__ = neg, pow, abs, getitem
+Tensor.reshape = lambda self, *shape: reshape(self, shape[0] if len(shape) == 1 else shape)
+Tensor.transpose = lambda self, *axes: transpose(self, axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list))
+                                                 else axes or None)
+Tensor.T = property(transpose)

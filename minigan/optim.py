@@ -1,40 +1,31 @@
 """Optimisers: how a gradient becomes a parameter update.
 
-    SGD (with momentum)   v ← μ v + g;            θ ← θ - η v
-    Adam                  m ← β₁ m + (1 - β₁) g;  v ← β₂ v + (1 - β₂) g²
-                          m̂ = m / (1 - β₁ᵗ);       v̂ = v / (1 - β₂ᵗ)
-                          θ ← θ - η m̂ / (√v̂ + ε)  (Kingma & Ba 2015, Algorithm 1)
+    SGD (with momentum μ)   v ← μ v + g;              θ ← θ - η v
+    Adam                    m ← β₁ m + (1 - β₁) g;    v ← β₂ v + (1 - β₂) g²
+                            m̂ = m / (1 - β₁ᵗ);         v̂ = v / (1 - β₂ᵗ)
+                            θ ← θ - η m̂ / (√v̂ + ε)    (Kingma & Ba 2015, Algorithm 1)
 
-Updates are made in place on the parameters' arrays, outside the graph. Parameters
-whose ``grad`` is None (not reached by the last backward) are left as they are.
-``undo_step()`` puts back the state before the last update (a GAN does when an update
-gives a NaN or an infinity). ``state_dict()`` / ``load_state_dict()`` save and restore
-everything a resumed run needs to continue exactly as if it had never stopped.
+``step()`` applies the rule to each parameter that has a gradient, in place on its array,
+outside the graph; ``update`` below is each rule, line for line. ``state_dict()`` /
+``load_state_dict()`` save and restore all a resumed run needs to go on exactly as if it
+had never stopped.
 
-Each rule is written once, as ``_update(theta, g, buffers, new_buffers, t, work)`` on
-arrays, and used two ways. The plain way calls it once per parameter. The fast way (the
-default) keeps all the parameters in one flat array (``nn.FlatParameters``) and calls it
-once on the whole array, when every parameter has a gradient and the same step count t,
-which is every step of a GAN's training. The rule is elementwise and each of its
-operations rounds each element the same wherever the element is stored, so both ways
-give bit-identical parameters (tested), and the same numbers as before the flat buffer
-existed. Adam the fast way is 15 array operations per step (13 for the rule, one to
-gather the gradients, one to keep θ for ``undo_step()``) instead of 13 per parameter, and its
-intermediate results go to one work array instead of four new temporaries per call.
+The learning rate used is η = ``lr`` × ``lr_factor``: ``lr`` is what you set, and a
+schedule (a GAN's decay) changes only ``lr_factor`` (1 unless one does).
 
-What ``undo_step()`` needs is kept at little cost on the fast way: the buffers (Adam's m
-and v) come in two banks, the rule reads one and writes the other, which then becomes
-the current one, so the previous values are still there; only θ is copied before the
-update. The plain way copies θ and the buffers of each parameter it updates.
+By default (``fused=True``) the rule runs once on all the parameters at once, kept in
+one flat array (``minigan.fast.fused``): a handful of array operations instead of a
+handful per parameter, giving the same numbers bit for bit (tested). Reading this module
+you can ignore it: the per-parameter loop is the definition.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 
 from minigan import backend, validate
-from minigan.nn import FlatParameters, Parameter
+from minigan.fast.fused import FusedUpdate
+from minigan.nn import Parameter
 
 __all__ = ["Optimizer", "SGD", "Adam", "GAN_BETAS"]
 
@@ -44,32 +35,46 @@ two players overshoot each other (Radford et al. 2016, DCGAN). minigan.gan uses 
 
 
 class Optimizer:
-    """Base class: holds the parameters, clears their gradients, saves its state.
+    """Holds the parameters and their per-parameter state (``state[i]``, a dict of arrays like
+    parameter i), clears their gradients, updates them, saves and restores itself."""
 
-    ``flat=False`` keeps every parameter's array where it is and updates them one by one.
-    """
+    buffer_names: tuple[str, ...] = ()  # the arrays each parameter's state keeps between steps
 
-    buffer_names: tuple[str, ...] = ()  # per-parameter arrays kept between steps
-
-    def __init__(self, params, lr: float, flat: bool = True):
+    def __init__(self, params, lr: float, fused: bool = True):
         self.params = _distinct_parameters(type(self).__name__, params)
-        self.lr = self.check_lr(lr)
+        self.lr, self.lr_factor = self.check_lr(lr), 1.0
         self.steps = [0] * len(self.params)  # updates each parameter has had (t in Adam's bias correction)
-        self._undo: dict | None = None  # what undo_step() puts back: the state before the last step()
-        self.flat = FlatParameters(self.params) if flat and FlatParameters.possible(self.params) else None
-        if self.flat is not None:  # each parameter's buffer a view into one flat buffer, like its data
-            xp = backend.array_module(self.flat.data)
-            # two banks of flat buffers: step() reads the current one and writes the other
-            self._banks = [{name: xp.zeros_like(self.flat.data) for name in self.buffer_names} for _ in range(2)]
-            self._bank_views = [{name: self.flat.split(flat) for name, flat in bank.items()} for bank in self._banks]
-            self._use_bank(0)
-            self._work = xp.empty_like(self.flat.data)
-            self._theta_before = xp.empty_like(self.flat.data)  # θ before the last step()
-        else:
-            self.buffers = {
-                name: [backend.array_module(p.data).zeros_like(p.data) for p in self.params]
-                for name in self.buffer_names
-            }
+        self.state = [{name: backend.array_module(p.data).zeros_like(p.data) for name in self.buffer_names}
+                      for p in self.params]
+        self.fused = FusedUpdate(self) if fused and FusedUpdate.possible(self) else None  # see the docstring
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        """θ ← rule(θ, ∇θ) for every parameter that has a gradient (the others are left as they are)."""
+        for p in self.params:
+            if p.grad is not None and (p.grad.shape != p.shape or p.grad.dtype != p.dtype):
+                raise ValueError(f"{type(self).__name__}.step(): {p._label()} ({p.dtype}, shape {p.shape}) has a "
+                                 f"gradient of dtype {p.grad.dtype} and shape {p.grad.shape}")
+        if self.fused is not None and self.fused.step():
+            return  # done at once for all parameters (they all had a gradient and one step count)
+        for i, p in enumerate(self.params):
+            if p.grad is not None:
+                self.steps[i] += 1
+                self.update(p.data, p.grad.data, self.state[i], self.steps[i])
+                p.version += 1  # changed in place: a graph built on the old values is stale
+
+    def update(self, theta, g, state: dict, t: int) -> None:
+        """The rule for one parameter θ with gradient g (arrays of one shape), at its t-th update."""
+        raise NotImplementedError
+
+    def undo_step(self) -> None:
+        """Put back what the last ``step()`` changed (a GAN does when an update gives a NaN or inf)."""
+        if self.fused is None:
+            raise RuntimeError(f"{type(self).__name__}.undo_step() needs the fused update (fused=True)")
+        self.fused.undo()
 
     def check_lr(self, lr) -> float:
         """η as a float: positive, finite, and finite in the parameters' dtype (1e39 is inf in float32)."""
@@ -80,157 +85,26 @@ class Optimizer:
                 raise ValueError(f"lr = {lr} overflows the parameters' dtype {p.dtype} (largest {largest:.3g})")
         return lr
 
-    def check_hyperparameters(self, hyperparameters: dict) -> dict:
-        """The hyperparameters, each checked (a subclass checks its own too), or a ValueError."""
-        return {"lr": self.check_lr(hyperparameters["lr"])}
+    def hyperparameters(self) -> dict: return {"lr": self.lr}
 
-    def zero_grad(self) -> None:
-        for p in self.params:
-            p.grad = None
-
-    def _use_bank(self, i: int) -> None:
-        """Make bank i the current buffers (flat arrays, and their per-parameter views)."""
-        self._bank = i
-        self.flat_buffers, self.buffers = self._banks[i], self._bank_views[i]
-
-    def step(self) -> None:
-        """Update every parameter that has a gradient: all at once through the flat buffer
-        when they all have one and share one step count, else one by one. What the update
-        changes is kept, for ``undo_step()``."""
-        flat_gradient = self._flat_gradient()
-        if flat_gradient is not None and len(set(self.steps)) == 1:
-            self._undo = {"steps": list(self.steps), "bank": self._bank}
-            self._theta_before[...] = self.flat.data
-            self.steps = [self.steps[0] + 1] * len(self.params)
-            new_bank = 1 - self._bank
-            self._update(self.flat.data, flat_gradient, self.flat_buffers, self._banks[new_bank], self.steps[0],
-                         self._work)
-            self._use_bank(new_bank)
-            return
-        self._undo = {"steps": list(self.steps), "each": []}
-        for i, p in enumerate(self.params):
-            if p.grad is not None:
-                buffers = {name: b[i] for name, b in self.buffers.items()}
-                self._undo["each"].append((i, p.data.copy(), {name: b.copy() for name, b in buffers.items()}))
-                self.steps[i] += 1
-                self._update(p.data, p.grad.data, buffers, buffers, self.steps[i],
-                             backend.array_module(p.data).empty_like(p.data))
-
-    def undo_step(self) -> None:
-        """Put back the parameters, buffers and step counts as they were before the last ``step()``."""
-        if self._undo is None:
-            raise RuntimeError(f"{type(self).__name__}.undo_step(): no step to undo (none taken since it was "
-                               "created, loaded or last undone)")
-        if "bank" in self._undo and not self.flat.intact():
-            raise RuntimeError(f"{type(self).__name__}.undo_step(): a parameter's array was replaced since the "
-                               "step, so the step cannot be undone")
-        undo, self._undo = self._undo, None
-        self.steps = undo["steps"]
-        if "bank" in undo:
-            self.flat.data[...] = self._theta_before
-            self._use_bank(undo["bank"])
-            return
-        for i, theta, buffers in undo["each"]:
-            self.params[i].data[...] = theta
-            for name, saved in buffers.items():
-                self.buffers[name][i][...] = saved
-
-    def _update(self, theta, g, buffers: dict, new_buffers: dict, t: int, work) -> None:
-        """The rule for arrays θ and g of any shape: θ in place; the buffers' values read from
-        ``buffers`` and their new values written to ``new_buffers`` (which may be the same arrays);
-        ``work`` is an array like θ for intermediate results (so no large temporaries are made)."""
-        raise NotImplementedError
-
-    def _flat_gradient(self):
-        """All gradients in one flat array, or None (no flat buffer, or a parameter without a gradient)."""
-        if self.flat is None or not self.flat.intact():
-            return None
-        return self.flat.gradient()
-
-    def grad_norm(self):
-        """‖∇θ‖₂ over every parameter that has a gradient, as a one-element array on the
-        backend (not yet read back: ``float(...)`` does that). One reduction with the flat buffer."""
-        flat_gradient = self._flat_gradient()
-        if flat_gradient is not None:
-            xp = backend.array_module(flat_gradient)
-            return xp.sqrt(xp.vdot(flat_gradient, flat_gradient))
-        grads = [p.grad.data for p in self.params if p.grad is not None]
-        xp = backend.array_module(self.params[0].data)
-        if not grads:
-            return xp.zeros((), dtype=self.params[0].dtype)
-        return xp.sqrt(sum(xp.vdot(g, g) for g in grads))
-
-    def _state_arrays(self) -> list:
-        """The optimiser's state as it stands: the parameters and the current buffers (three flat
-        arrays for Adam with the flat buffer, else one per parameter and buffer)."""
-        if self.flat is not None and self.flat.intact():
-            return [self.flat.data, *self.flat_buffers.values()]
-        return [p.data for p in self.params] + [b for arrays in self.buffers.values() for b in arrays]
-
-    def all_finite(self):
-        """True (as a one-element boolean array, not yet read back) if every parameter and every
-        buffer is finite. One reduction per flat array with the flat buffer."""
-        xp = backend.array_module(self.params[0].data)
-        return xp.all(xp.stack([xp.isfinite(a).all() for a in self._state_arrays()]))
-
-    def hyperparameters(self) -> dict:
-        return {"lr": self.lr}
 
     def state_dict(self) -> dict:
-        """{'type', 'hyperparameters', 'steps', 'buffers': {name: [array per parameter]}} (copies;
-        with the flat buffer, one copy per buffer name, split into per-parameter views)."""
-        if self.flat is not None:
-            buffers = {name: self.flat.split(flat.copy()) for name, flat in self.flat_buffers.items()}
-        else:
-            buffers = {name: [b.copy() for b in arrays] for name, arrays in self.buffers.items()}
-        return {
-            "type": type(self).__name__,
-            "hyperparameters": self.hyperparameters(),
-            "steps": list(self.steps),
-            "buffers": buffers,
-        }
+        """{'type', 'hyperparameters', 'steps', 'buffers': {name: [a copy per parameter]}}."""
+        return {"type": type(self).__name__, "hyperparameters": self.hyperparameters(), "steps": list(self.steps),
+                "buffers": {name: [s[name].copy() for s in self.state] for name in self.buffer_names}}
 
     def load_state_dict(self, state: dict) -> None:
-        """Continue from a saved state: buffers, step counts, and the saved hyperparameters,
-        which replace the current ones (a resumed run keeps the settings it ran with).
-        Everything is checked before anything changes."""
-        name_of_self = type(self).__name__
-        if state.get("type") != name_of_self:
-            raise ValueError(f"optimiser state is for {state.get('type')!r}, not {name_of_self!r}")
-        unknown = sorted(set(state["hyperparameters"]) - set(self.hyperparameters()))
-        missing = sorted(set(self.hyperparameters()) - set(state["hyperparameters"]))
-        if unknown or missing:
-            raise ValueError(f"{name_of_self} state has unknown hyperparameters {unknown}" if unknown
-                             else f"{name_of_self} state lacks hyperparameters {missing}")
-        hyperparameters = self.check_hyperparameters(state["hyperparameters"])
-        steps = state["steps"]
-        if len(steps) != len(self.params):
-            raise ValueError(f"{name_of_self} state counts steps for {len(steps)} parameters, "
-                             f"not {len(self.params)}")
-        for t in steps:
-            if isinstance(t, bool) or not isinstance(t, numbers.Integral) or t < 0:
-                raise ValueError(f"{name_of_self} state: step counts must be integers ≥ 0, got {t!r}")
-        buffers = state["buffers"]
+        """Go on from a saved state: its buffers, step counts and hyperparameters (a resumed run keeps
+        the settings it ran with). Everything is checked before anything changes."""
+        checked = validate.optimizer_state(self, state)  # an optimiser made with the saved settings
+        for key in self.hyperparameters():
+            setattr(self, key, getattr(checked, key))
+        self.steps = [int(t) for t in state["steps"]]
         for name in self.buffer_names:
-            saved = buffers.get(name)
-            if saved is None or len(saved) != len(self.params):
-                raise ValueError(
-                    f"{type(self).__name__} state: buffer {name!r} needs {len(self.params)} arrays, "
-                    f"got {0 if saved is None else len(saved)}"
-                )
-            for i, (array, p) in enumerate(zip(saved, self.params, strict=True)):
-                if tuple(array.shape) != p.shape or array.dtype != p.dtype:
-                    raise ValueError(
-                        f"{name_of_self} state: {name}[{i}] is {array.dtype} of shape {tuple(array.shape)}, "
-                        f"expected {p.dtype} of shape {p.shape}"
-                    )
-        for key, value in hyperparameters.items():
-            setattr(self, key, value)
-        self.steps = [int(t) for t in steps]
-        self._undo = None  # the state before the last step() is gone
-        for name in self.buffer_names:
-            for own, array in zip(self.buffers[name], buffers[name], strict=True):
-                own[...] = backend.asarray(array)  # in place: the views into the flat buffers stay views
+            for own, array in zip(self.state, state["buffers"][name]):
+                own[name][...] = backend.asarray(array)  # in place: the fused update's views stay views
+        if self.fused is not None:
+            self.fused.loaded()
 
     def __repr__(self) -> str:
         """Its settings, e.g. ``Adam(lr=0.0002, betas=(0.5, 0.999), eps=1e-08; 6 parameters)``."""
@@ -241,17 +115,15 @@ class Optimizer:
 
 def _distinct_parameters(who: str, params) -> list:
     """The parameters as a list, each a Parameter and none given twice (it would be updated twice)."""
-    params = list(params)
+    params, seen = list(params), {}
     if not params:
         raise ValueError(f"{who} got no parameters to optimise")
-    seen = {}
     for i, p in enumerate(params):
         if not isinstance(p, Parameter):
             raise TypeError(f"{who}: item {i} is a {type(p).__name__}, not a Parameter")
         if id(p) in seen:
-            label = f" {p.name!r}" if p.name else ""
-            raise ValueError(f"{who}: items {seen[id(p)]} and {i} are the same parameter{label} "
-                             "(it would be updated twice per step)")
+            raise ValueError(f"{who}: items {seen[id(p)]} and {i} are the same parameter"
+                             f"{f' {p.name!r}' if p.name else ''} (it would be updated twice per step)")
         seen[id(p)] = i
     return params
 
@@ -261,22 +133,17 @@ class SGD(Optimizer):
 
     buffer_names = ("velocity",)
 
-    def __init__(self, params, lr: float = 0.01, momentum: float = 0.0, flat: bool = True):
+    def __init__(self, params, lr: float = 0.01, momentum: float = 0.0, fused: bool = True):
         self.momentum = validate.fraction("momentum", momentum)
-        super().__init__(params, lr, flat)
+        super().__init__(params, lr, fused)
 
-    def hyperparameters(self) -> dict:
-        return {"lr": self.lr, "momentum": self.momentum}
+    def hyperparameters(self) -> dict: return {"lr": self.lr, "momentum": self.momentum}
 
-    def check_hyperparameters(self, hyperparameters: dict) -> dict:
-        return {**super().check_hyperparameters(hyperparameters),
-                "momentum": validate.fraction("momentum", hyperparameters["momentum"])}
 
-    def _update(self, theta, g, buffers, new_buffers, t, work):
-        xp = backend.array_module(theta)
-        velocity = xp.multiply(buffers["velocity"], self.momentum, out=new_buffers["velocity"])
-        velocity += g  # v ← μ v + g
-        theta -= xp.multiply(velocity, self.lr, out=work)
+    def update(self, theta, g, state, t):
+        v = state["velocity"]
+        v[...] = self.momentum * v + g  # v ← μ v + g
+        theta -= self.lr * self.lr_factor * v  # θ ← θ - η v
 
 
 class Adam(Optimizer):
@@ -285,9 +152,9 @@ class Adam(Optimizer):
 
     buffer_names = ("m", "v")
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, flat: bool = True):
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, fused: bool = True):
         self.betas = self.check_betas(betas)
-        super().__init__(params, lr, flat)
+        super().__init__(params, lr, fused)
         self.eps = self.check_eps(eps)
 
     @staticmethod
@@ -298,35 +165,19 @@ class Adam(Optimizer):
         return validate.fraction("beta1", betas[0]), validate.fraction("beta2", betas[1])
 
     def check_eps(self, eps) -> float:
-        """ε as a float: positive, finite, and not rounded to 0 in the parameters' dtype
-        (1e-50 is 0 in float32, and then a parameter whose gradient is 0 gets 0/0)."""
+        """ε: positive, finite, and not 0 in the parameters' dtype (1e-50 is 0 in float32, and then
+        a parameter whose gradient is 0 would get 0/0)."""
         eps = validate.positive_number("eps", eps)
-        for p in self.params:
-            if p.data.dtype.type(eps) == 0:
-                raise ValueError(f"eps = {eps} is 0 in the parameters' dtype {p.dtype}")
+        if any(p.data.dtype.type(eps) == 0 for p in self.params):
+            raise ValueError(f"eps = {eps} is 0 in the parameters' dtype {self.params[0].dtype}")
         return eps
 
-    def hyperparameters(self) -> dict:
-        return {"lr": self.lr, "betas": list(self.betas), "eps": self.eps}
+    def hyperparameters(self) -> dict: return {"lr": self.lr, "betas": list(self.betas), "eps": self.eps}
 
-    def check_hyperparameters(self, hyperparameters: dict) -> dict:
-        return {**super().check_hyperparameters(hyperparameters),
-                "betas": self.check_betas(hyperparameters["betas"]),
-                "eps": self.check_eps(hyperparameters["eps"])}
 
-    def _update(self, theta, g, buffers, new_buffers, t, work):
-        beta1, beta2 = self.betas
-        xp = backend.array_module(theta)
-        m = xp.multiply(buffers["m"], beta1, out=new_buffers["m"])
-        m += xp.multiply(g, 1.0 - beta1, out=work)  # m ← β₁ m + (1 - β₁) g: running mean of g
-        v = xp.multiply(buffers["v"], beta2, out=new_buffers["v"])
-        work = xp.multiply(g, g, out=work)
-        work *= 1.0 - beta2
-        v += work  # v ← β₂ v + (1 - β₂) g²: running mean of g²
-        # θ -= η m̂ / (√v̂ + ε), with m̂ = m / (1 - β₁ᵗ) and √v̂ = √v / √(1 - β₂ᵗ)
-        step = xp.sqrt(v, out=work)
-        step *= 1.0 / math.sqrt(1.0 - beta2**t)  # √v̂
-        step += self.eps  # √v̂ + ε
-        xp.divide(m, step, out=step)  # m / (√v̂ + ε)
-        step *= self.lr / (1.0 - beta1**t)  # η m̂ / (√v̂ + ε)
-        theta -= step
+    def update(self, theta, g, state, t):
+        (beta1, beta2), m, v = self.betas, state["m"], state["v"]
+        m[...] = beta1 * m + (1 - beta1) * g  # m ← β₁ m + (1 - β₁) g: running mean of g
+        v[...] = beta2 * v + (1 - beta2) * (g * g)  # v ← β₂ v + (1 - β₂) g²: running mean of g²
+        sqrt_v_hat = backend.array_module(v).sqrt(v) * (1 / math.sqrt(1 - beta2**t))  # √v̂ = √(v / (1 - β₂ᵗ))
+        theta -= self.lr * self.lr_factor / (1 - beta1**t) * (m / (sqrt_v_hat + self.eps))  # θ ← θ - η m̂ / (√v̂ + ε)

@@ -224,8 +224,10 @@ def test_backward_with_a_seed_of_the_wrong_shape_says_so():
 
 
 def test_integer_tensor_cannot_require_grad():
-    with pytest.raises(TypeError, match="only floating-point tensors can require gradients.*int64"):
+    with pytest.raises(TypeError, match="only float32 and float64 tensors can require gradients.*int64"):
         Tensor(np.arange(3), requires_grad=True)
+    with pytest.raises(TypeError, match="only float32 and float64 tensors can require gradients.*float16"):
+        Tensor(np.ones(3, dtype=np.float16), requires_grad=True)
 
 
 def test_mixing_float32_and_float64_tensors_is_refused():
@@ -259,11 +261,9 @@ def test_mean_is_exact_and_refuses_empty_tensors():
         Tensor(np.zeros((0, 3))).mean()
 
 
-def test_numbers_never_change_or_truncate_a_dtype():
-    counts = Tensor(np.arange(3))
-    assert (counts * 2).dtype == np.int64
-    with pytest.raises(TypeError, match="would be truncated"):
-        counts * 0.5
+def test_numbers_never_change_a_dtype_and_arrays_must_match_it():
+    assert (Tensor(np.ones(3, dtype=np.float32)) * 2).dtype == np.float32
+    assert (Tensor(np.ones(3, dtype=np.float32)) * np.int64(300)).numpy().tolist() == [300.0] * 3  # a number, not a wrap
     with pytest.raises(TypeError, match="array of dtype float64 met a tensor of dtype float32"):
         Tensor(np.ones(2, dtype=np.float32)) * np.array([1e-50, 3.3])
 
@@ -287,7 +287,7 @@ def test_the_zeroth_power_has_gradient_zero_even_at_zero(xp):
 def test_transpose_takes_its_axes_as_numbers_or_as_one_tuple(xp):
     x = leaf(np.arange(6.0).reshape(2, 3))
     assert x.transpose((1, 0)).shape == x.transpose(1, 0).shape == (3, 2)
-    with pytest.raises(TypeError, match=r"axes must be whole numbers, got \(\(1, 0\), 0\)"):
+    with pytest.raises(TypeError, match=r"an axis must be a whole number, got \(1, 0\)"):
         x.transpose((1, 0), 0)
 
 
@@ -360,7 +360,7 @@ class _ForwardOnTensors(Function):
 
 def test_an_op_whose_forward_returns_a_tensor_is_refused():
     x = Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
-    with pytest.raises(TypeError, match="takes an array, not a Tensor"):
+    with pytest.raises(TypeError, match="_ForwardOnTensors.forward must return an array, got Tensor"):
         _ForwardOnTensors()(x)
 
 

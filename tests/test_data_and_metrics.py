@@ -47,7 +47,7 @@ def test_bad_mixtures_are_refused():
 
 
 def test_unknown_data_set_lists_the_known_ones():
-    with pytest.raises(ValueError, match="unknown data set 'cifar'; known: gaussian, mixture, ring, pacgan_ring, grid, digits, mnist"):
+    with pytest.raises(ValueError, match="unknown data set 'cifar'; known: gaussian, mixture, ring, pacgan_ring, grid, two_gaussians, disjoint, line, digits, mnist"):
         data.make("cifar")
 
 

@@ -1,4 +1,5 @@
-"""The fast paths equal the plain ones: fused elementwise math, the call counter, the backends."""
+"""The fast paths equal the plain ones: fused elementwise math, the fused optimiser under every way a user
+touches its state, the call counter, the backends."""
 
 import os
 import subprocess
@@ -11,7 +12,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minigan
-from minigan import Tensor, backend, data, gan, grad, nn, ops
+from minigan import Tensor, backend, data, gan, grad, guard, nn, ops, optim
+from minigan.fast.counting import counting
 
 _floats = hnp.arrays(np.float32, st.integers(1, 50),
                      elements=st.floats(-100, 100, width=32) | st.sampled_from([0.0, -0.0, 88.0, -88.0]))
@@ -41,6 +43,97 @@ def test_softplus_second_derivative_still_flows_through_the_reused_exp():
     np.testing.assert_allclose(second.data, s * (1 - s), rtol=1e-12)
 
 
+# ----------------------------------------------------------------------------- the fused optimiser, touched as users touch it
+
+
+def _net_and_optimizer(fused, cls=optim.Adam, **settings):
+    model = nn.mlp([3, 5, 2], rng=np.random.default_rng(0))
+    opt = cls(model.parameters(), fused=fused, **settings)
+    assert (opt.fused is not None) == fused
+    return model, opt
+
+
+def _loss(model, seed=1):
+    x = Tensor(np.random.default_rng(seed).standard_normal((8, 3)).astype(np.float32))
+    return (model(x) ** 2).mean()
+
+
+@pytest.mark.parametrize("cls, settings", [(optim.Adam, {}), (optim.SGD, {"lr": 0.1, "momentum": 0.9})])
+def test_gradients_edited_in_place_are_what_both_ways_apply(cls, settings):
+    """Clipping by hand: the norm is read, the gradients scaled in place, then the step. Both
+    ways apply the edited gradients, whatever was read before (zero gradients: Adam and SGD
+    leave θ where it is on a first step)."""
+    results = []
+    for fused in (True, False):
+        model, opt = _net_and_optimizer(fused, cls, **settings)
+        before = [p.data.copy() for p in model.parameters()]
+        _loss(model).backward()
+        float(guard.gradient_norm(opt))  # read the norm first, as a clipping loop does
+        for p in model.parameters():
+            p.grad.data *= 0  # then clip to nothing, in place
+        opt.step()
+        for b, p in zip(before, model.parameters(), strict=True):
+            np.testing.assert_array_equal(b, p.data)
+        for scale in (0.5, 2.0):  # and later steps with gradients scaled in place
+            opt.zero_grad()
+            _loss(model).backward()
+            for p in model.parameters():
+                p.grad.data *= scale
+            opt.step()
+        results.append([p.data.copy() for p in model.parameters()])
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_backward_through_a_graph_whose_weights_the_optimizer_has_since_updated_is_refused(fused):
+    """As in PyTorch: one loss, an update, then a second backward through the old graph would mix
+    the old activations with the new weights. Both ways bump the parameters' versions."""
+    model, opt = _net_and_optimizer(fused)
+    loss = _loss(model)
+    loss.backward(retain_graph=True)
+    opt.step()
+    with pytest.raises(RuntimeError, match=r"tensor '\S+', an input of Linear, was changed in place after the graph "
+                                           r"was built \(an optimiser step\?\)"):
+        loss.backward()
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_loading_a_state_into_a_model_makes_its_old_graphs_stale(fused):
+    model, opt = _net_and_optimizer(fused)
+    loss = _loss(model)
+    model.load_state_dict(model.state_dict())
+    with pytest.raises(RuntimeError, match="was changed in place"):
+        loss.backward()
+
+
+def test_a_gan_sharing_one_d_of_g_of_z_between_both_losses_gets_a_clear_error_not_a_mixed_gradient():
+    """The classic mistake: D(G(z)) computed once, D's loss stepped, then G's loss backpropagated
+    through the same D(G(z)), whose graph holds D's weights from before D's update."""
+    minigan.seed(0)
+    G, D = nn.mlp([2, 8, 2], name="G"), nn.mlp([2, 8, 1], name="D")
+    opt_d, opt_g = optim.Adam(D.parameters()), optim.Adam(G.parameters())
+    z = Tensor(np.random.default_rng(0).standard_normal((16, 2)).astype(np.float32))
+    out_fake = D(G(z))
+    from minigan import losses
+    loss_d = losses.bce_with_logits(out_fake, 0.0)
+    loss_d.backward(retain_graph=True)
+    opt_d.step()
+    loss_g = losses.non_saturating_generator_loss(out_fake)
+    with pytest.raises(RuntimeError, match=r"tensor 'D\.\d\.(weight|bias)', an input of Linear, was changed in place"):
+        loss_g.backward()
+
+
+def test_a_model_built_before_its_optimizer_still_backpropagates_its_first_loss():
+    """Moving the parameters into the fused update's flat array keeps their values: not a change."""
+    model = nn.mlp([3, 5, 2], rng=np.random.default_rng(0))
+    loss = _loss(model)
+    opt = optim.Adam(model.parameters())
+    loss.backward()
+    opt.step()
+    assert all(p.grad is not None for p in model.parameters())
+
+
 # ----------------------------------------------------------------------------- counting array calls
 
 
@@ -55,7 +148,7 @@ def _small_gan(steps):
 
 def test_counting_changes_no_number_of_a_training_run():
     plain, plain_records = _small_gan(3)
-    with backend.counting() as tally:
+    with counting() as tally:
         counted, counted_records = _small_gan(3)
     assert plain_records == counted_records
     for a, b in zip(plain.G.parameters() + plain.D.parameters(), counted.G.parameters() + counted.D.parameters(),
@@ -68,7 +161,8 @@ def test_counting_changes_no_number_of_a_training_run():
 def test_counting_works_before_anything_has_chosen_the_backend():
     # in a fresh process the backend is chosen on first use; counting() must not mistake
     # "not chosen yet" for "not NumPy" (benchmarks/gan_step.py starts this way)
-    code = "from minigan import backend\nwith backend.counting() as tally:\n    backend.current().ones(3).sum()\nprint(tally.total)"
+    code = ("from minigan import backend\nfrom minigan.fast.counting import counting\n"
+            "with counting() as tally:\n    backend.current().ones(3).sum()\nprint(tally.total)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env={k: v for k, v in os.environ.items() if k != "MINIGAN_BACKEND"})
     assert result.returncode == 0, result.stderr
@@ -76,7 +170,7 @@ def test_counting_works_before_anything_has_chosen_the_backend():
 
 
 def test_counting_tallies_operators_functions_writes_and_read_backs():
-    with backend.counting() as tally:
+    with counting() as tally:
         a = backend.current().ones(3)
         b = a * 2.0 + a  # multiply, add
         np.concatenate([a, b])  # a NumPy function
@@ -87,10 +181,10 @@ def test_counting_tallies_operators_functions_writes_and_read_backs():
     assert tally.readbacks == 1 and total == 11.0
 
 
-def test_a_flat_adam_step_is_a_handful_of_array_calls_whatever_the_depth():
+def test_a_fused_adam_step_is_a_handful_of_array_calls_whatever_the_depth():
     counts = []
     for depth in (2, 6):
-        with backend.counting() as tally:
+        with counting() as tally:
             model = nn.mlp([4] + [8] * depth + [1])
             opt = minigan.optim.Adam(model.parameters())
             for p in model.parameters():

@@ -83,24 +83,21 @@ def test_a_gradient_penalty_of_mismatched_batches_is_refused():
                                 np.random.default_rng(0))
 
 
-@settings(max_examples=40)
-@given(dtype=st.sampled_from([np.int8, np.int32, np.int64, np.uint8]),
-       op=st.sampled_from(["a / b", "a / 2", "mean", "exp", "sqrt", "sigmoid", "a ** -1"]))
-def test_an_op_that_would_turn_integers_into_floats_is_refused(dtype, op):
-    a = Tensor(np.arange(1, 4).astype(dtype))
-    b = Tensor(np.arange(2, 5).astype(dtype))
-    compute = {"a / b": lambda: a / b, "a / 2": lambda: a / 2, "mean": a.mean, "exp": lambda: ops.exp(a),
-               "sqrt": lambda: ops.sqrt(a), "sigmoid": lambda: ops.sigmoid(a), "a ** -1": lambda: a ** -1}[op]
-    with pytest.raises(TypeError, match="never changes dtype silently"), np.errstate(all="ignore"):
+@settings(max_examples=60)
+@given(dtype=st.sampled_from([np.bool_, np.int8, np.int32, np.int64, np.uint8, np.float16]),
+       op=st.sampled_from(["a + b", "a * 5", "a - 1", "a / b", "sum", "mean", "exp", "sqrt", "sigmoid", "a ** 2",
+                           "a @ b", "relu", "max", "a[0]", "reshape"]))
+def test_bool_integer_and_half_tensors_are_refused_by_every_op_rather_than_given_a_wrong_number(dtype, op):
+    """NumPy would sum 200 int8 ones to -56, keep `mask * 5` boolean and overflow a float16 mean;
+    minigan refuses these dtypes in one line instead, naming the op and what it computes on."""
+    a = Tensor(np.ones((2, 2), dtype=dtype))
+    b = Tensor(np.ones((2, 2), dtype=dtype))
+    compute = {"a + b": lambda: a + b, "a * 5": lambda: a * 5, "a - 1": lambda: a - 1, "a / b": lambda: a / b,
+               "sum": a.sum, "mean": a.mean, "exp": a.exp, "sqrt": a.sqrt, "sigmoid": a.sigmoid,
+               "a ** 2": lambda: a ** 2, "a @ b": lambda: a @ b, "relu": a.relu, "max": a.max,
+               "a[0]": lambda: a[0], "reshape": lambda: a.reshape(4)}[op]
+    with pytest.raises(TypeError, match=f"computes on float32 or float64 tensors, not {np.dtype(dtype)}"):
         compute()
-
-
-@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64, np.uint8])
-def test_integer_tensors_add_multiply_and_sum_as_integers(dtype):
-    a = Tensor(np.arange(1, 4).astype(dtype))
-    for result in (a + a, a * 2, a - 1, a.sum()):
-        assert result.dtype == dtype
-    assert (a * a).sum().item() == 1 + 4 + 9
 
 
 @settings(max_examples=40)

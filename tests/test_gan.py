@@ -298,7 +298,7 @@ def test_a_single_callback_may_be_passed_without_a_list():
 
 def _network_and_optimiser_arrays(network, optimizer):
     return [p.data.copy() for p in network.parameters()] + [
-        b.copy() for buffers in optimizer.buffers.values() for b in buffers]
+        b.copy() for state in optimizer.state for b in state.values()]
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered", "ignore:overflow encountered")
@@ -392,7 +392,8 @@ def test_learning_rates_fall_linearly_to_zero_between_the_two_steps():
 def test_training_uses_the_decayed_learning_rates():
     model, _ = presets.build("ring", seed=0, batch_size=16, lr_d=2e-3, lr_g=1e-3, lr_decay_from=2, lr_decay_to=6)
     model.train(4)  # the 4th step (step index 3) used 3/4 of each learning rate
-    assert model.opt_d.lr == pytest.approx(0.75 * 2e-3) and model.opt_g.lr == pytest.approx(0.75 * 1e-3)
+    assert (model.opt_d.lr, model.opt_g.lr) == (2e-3, 1e-3)  # the rates set ...
+    assert model.opt_d.lr_factor == model.opt_g.lr_factor == pytest.approx(0.75)  # ... scaled by the decay
 
 
 @pytest.mark.parametrize("field, value, message", [
@@ -450,3 +451,11 @@ def test_sampling_and_evaluation_run_the_networks_in_evaluation_mode():
     with nn.evaluating(D):
         expected = D(Tensor(x.astype(np.float32))).numpy()
     assert not np.array_equal(D(Tensor(x.astype(np.float32))).numpy(), expected)  # training mode: units dropped
+
+
+def test_a_learning_rate_set_by_hand_is_kept_and_the_decay_scales_it():
+    model = _small_gan(seed=0, lr_decay_from=2, lr_decay_to=4)
+    model.opt_d.lr = 0.123  # set by hand: train_step must not overwrite it
+    model.train(4)  # the last step is step 3: half-way through the decay
+    assert model.opt_d.lr == 0.123 and model.opt_g.lr == model.config.lr_g
+    assert model.opt_d.lr_factor == model.opt_g.lr_factor == 0.5

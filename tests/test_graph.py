@@ -2,7 +2,7 @@
 
 import pytest
 
-from minigan import Tensor, gan
+from minigan import Tensor, gan, grad
 from minigan.app import graph
 
 from test_gan import _small_gan
@@ -84,3 +84,65 @@ def test_printed_and_drawn(graphs, tmp_path):
     assert "frozen: no gradient" in text and "gets a gradient" in text
     assert "(a cut)" in str(graphs["D-step"])
     assert_real_image(graph.figure(graphs, tmp_path / "graph.png"))
+
+
+def _micrograd_example():
+    """The expression of micrograd's README-sized example: L = (a·b + c)·f."""
+    a, b = Tensor(2.0, requires_grad=True, name="a"), Tensor(-3.0, requires_grad=True, name="b")
+    c, f = Tensor(10.0, requires_grad=True, name="c"), Tensor(-2.0, requires_grad=True, name="f")
+    e = a * b
+    e.name = "e"
+    d = e + c
+    d.name = "d"
+    return (a, b, c, f), d * f
+
+
+def test_the_numbers_are_each_nodes_value_and_the_gradient_backward_gives():
+    (a, b, c, f), loss = _micrograd_example()
+    traced = graph.trace(loss, numbers=True)
+    by_label = {n.label: n for n in traced.nodes.values()}
+    # dL/da = b·f, dL/db = a·f, dL/dc = f, dL/df = a·b + c; dL/de = dL/dd = f
+    expected = {"a": ("2", "6"), "b": ("-3", "-4"), "c": ("10", "-2"), "f": ("-2", "4"),
+                "Mul = e": ("-6", "-2"), "Add = d": ("4", "-2")}
+    assert {k: (by_label[k].value, by_label[k].gradient) for k in expected} == expected
+    assert a.grad is None  # drawing computes the gradients without touching .grad
+    loss.backward(retain_graph=True)
+    after = graph.trace(loss, numbers=True)  # after backward, with the graph kept, the same numbers
+    assert [float(after.nodes[id(x)].gradient) for x in (a, b, c, f)] == [x.grad.item() for x in (a, b, c, f)]
+    assert "value 4, grad -2" in str(after)
+
+
+def test_arrays_are_summarised_and_frozen_or_constant_leaves_get_no_gradient():
+    from minigan import nn
+
+    net = nn.mlp([2, 3, 1], activation="tanh", dtype="float64", name="net")
+    x = Tensor([[0.5, -1.0], [2.0, 0.0], [1.0, 1.0], [-1.0, 3.0]], requires_grad=True, name="x")
+    with nn.frozen(net):
+        hidden = net(x)
+    loss = (hidden * hidden).mean() * 3.0
+    traced = graph.trace(loss, modules={"net": net}, numbers=True)
+    leaves = {n.label: n for n in traced.leaves()}
+    (dx,) = grad(loss, [x], retain_graph=True)
+    assert leaves["x"].value == "4×2 in [-1, 3]" and leaves["x"].gradient == graph.summary(dx.numpy())
+    assert all(n.gradient == "" and n.value for n in traced.leaves(kind="parameter"))  # frozen: no gradient
+    constants = traced.leaves(kind="constant")  # the 3, and the count that mean() divides by
+    assert "3" in [n.value for n in constants] and all(n.gradient == "" for n in constants)
+    assert graph.summary([1.0, 2.5]) == "[1, 2.5]" and graph.summary(7.25) == "7.25"
+
+
+def test_numbers_need_a_scalar_and_a_living_graph():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(ValueError, match="gradients of one number"):
+        graph.trace(x * x, numbers=True)
+    (_, _, _, _), loss = _micrograd_example()
+    loss.backward()
+    with pytest.raises(RuntimeError, match=r"retain_graph=True"):
+        graph.show(loss)
+
+
+def test_show_draws_the_numbers(tmp_path):
+    _, loss = _micrograd_example()
+    fig = graph.show(loss, path=tmp_path / "numbers.png")
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert any("value -8\ngrad 1" in t for t in texts) and any(t.startswith("a\nvalue 2\ngrad 6") for t in texts)
+    assert_real_image(tmp_path / "numbers.png")

@@ -4,7 +4,7 @@ methods exist, ``==`` is elementwise, parameter names match layer names."""
 import numpy as np
 import pytest
 
-from minigan import Tensor, data, gan, grad, nn, ops, optim
+from minigan import Tensor, data, gan, grad, is_grad_enabled, nn, no_grad, ops, optim
 
 from strategies import leaf
 
@@ -115,7 +115,7 @@ def test_requires_grad_underscore_sets_the_flag_in_place_and_returns_the_tensor(
     x = Tensor(np.ones(2))
     assert x.requires_grad_() is x and x.requires_grad
     assert x.requires_grad_(False) is x and not x.requires_grad
-    with pytest.raises(TypeError, match="only floating-point tensors can require gradients"):
+    with pytest.raises(TypeError, match="only float32 and float64 tensors can require gradients"):
         Tensor(np.arange(2)).requires_grad_()
 
 
@@ -149,3 +149,108 @@ def test_tensors_with_equal_values_stay_distinct_in_sets_dicts_and_gradients():
     loss.backward()
     np.testing.assert_array_equal(a.grad.numpy(), [3.0, 3.0])
     np.testing.assert_array_equal(b.grad.numpy(), [5.0, 5.0])
+
+
+# ----------------------------------------------------------------------------- Python's protocols, as PyTorch answers
+
+
+def test_the_truth_of_a_tensor_is_its_one_value_and_ambiguous_for_more():
+    assert not Tensor(np.array([0.0])) and Tensor(np.array([2.0]))
+    assert not Tensor(np.float32(0.0))
+    for many in (np.zeros(3), np.zeros((0,))):
+        with pytest.raises(ValueError, match="ambiguous"):
+            bool(Tensor(many))
+    assert float(Tensor(np.array([[2.5]]))) == 2.5 and int(Tensor(np.array([7.0]))) == 7
+
+
+def test_iterating_gives_rows_in_the_graph_and_a_0d_tensor_refuses():
+    x = leaf(np.arange(6.0).reshape(3, 2))
+    rows = list(x)
+    assert [r.shape for r in rows] == [(2,)] * 3
+    sum(r.sum() for r in rows).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones((3, 2)))
+    for call in (lambda: iter(Tensor(np.float64(1.0))), lambda: len(Tensor(np.float64(1.0)))):
+        with pytest.raises(TypeError, match="0-d tensor"):
+            call()
+
+
+def test_numpy_asarray_gives_the_numbers_and_refuses_a_tensor_that_requires_grad():
+    values = np.asarray(Tensor(np.array([1.0, 2.0], dtype=np.float32)))
+    assert values.dtype == np.float32 and values.tolist() == [1.0, 2.0]
+    with pytest.raises(TypeError, match=r"requires grad into a NumPy array; use t.detach\(\).numpy\(\)"):
+        np.asarray(leaf([1.0]))
+
+
+def test_no_grad_in_one_thread_leaves_another_thread_recording():
+    import threading
+
+    inside, recorded = threading.Event(), {}
+
+    def other_thread():
+        inside.wait()
+        x = leaf([1.0, 2.0])
+        recorded["requires_grad"] = (x * x).sum().requires_grad
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    with no_grad():
+        inside.set()
+        worker.join()
+        assert not is_grad_enabled()
+    assert recorded["requires_grad"] and is_grad_enabled()
+
+
+@pytest.mark.parametrize("axis", [True, False, 1.0, "1"])
+def test_an_axis_that_is_not_a_whole_number_is_refused(axis):
+    x = leaf(np.ones((2, 3)))
+    for reduce in (x.sum, x.mean, x.max):
+        with pytest.raises(TypeError, match="an axis must be a whole number"):
+            reduce(axis)
+
+
+def test_leaky_relu_with_slope_zero_is_relu_even_at_infinity():
+    x = Tensor(np.array([np.inf, -np.inf, -2.0, 3.0]))
+    np.testing.assert_array_equal(ops.leaky_relu(x, 0.0).numpy(), [np.inf, 0.0, 0.0, 3.0])
+    np.testing.assert_array_equal(ops.leaky_relu(x, 0.5).numpy(), [np.inf, -np.inf, -1.0, 3.0])
+
+
+@pytest.mark.parametrize("fn", [ops.abs, ops.relu, lambda x: ops.leaky_relu(x, 0.1), lambda x: ops.clip(x, -1, 1),
+                                lambda x: ops.max(x, 0)], ids=["abs", "relu", "leaky_relu", "clip", "max"])
+def test_the_second_derivative_of_a_piecewise_linear_op_is_zero_not_an_error(fn):
+    x = leaf([-2.0, -0.3, 0.7, 3.0])
+    (first,) = grad(fn(x).sum(), [x], create_graph=True)
+    assert first.requires_grad  # the step function is in the graph, with gradient 0
+    (second,) = grad(first.sum(), [x])
+    np.testing.assert_array_equal(second.numpy(), 0.0)
+
+
+# ----------------------------------------------------------------------------- gradients a user can edit
+
+
+def test_leaves_used_together_get_gradient_arrays_of_their_own():
+    a, b, x = leaf([1.0, 2.0]), leaf([3.0, 4.0]), leaf([5.0, 6.0])
+    ((a + b) * x).sum().backward()  # a and b receive the same gy * x
+    assert a.grad.data is not b.grad.data
+    a.grad.data *= 0.5  # halving one leaves the other alone
+    np.testing.assert_array_equal(b.grad.numpy(), [5.0, 6.0])
+
+
+def test_a_seed_array_passed_to_backward_is_copied_into_grad():
+    x = leaf([1.0, 2.0])
+    seed = np.array([1.0, 1.0])
+    x.backward(seed)
+    assert x.grad.data is not seed
+    seed[0] = 100.0
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0])
+
+
+@pytest.mark.parametrize("make", [lambda x: x.sum(), lambda x: x.reshape(2, 2).sum(),
+                                  lambda x: ops.broadcast_to(x, (3, 4)).sum(), lambda x: (x + 1.0).sum(),
+                                  lambda x: x.T.sum(), lambda x: x[0:4].sum()],
+                         ids=["sum", "reshape", "broadcast", "add", "transpose", "slice"])
+def test_a_gradient_after_backward_can_be_clipped_in_place(make):
+    x = leaf([1.0, -2.0, 3.0, -4.0])
+    make(x).backward()
+    expected = x.grad.numpy() * 0.5
+    x.grad.data *= 0.5  # e.g. clipping by hand; a read-only or shared view would refuse or leak
+    np.testing.assert_array_equal(x.grad.numpy(), expected)

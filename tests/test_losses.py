@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minigan import Tensor, backend, losses, nn
+from minigan import Tensor, backend, games, losses, nn
 from minigan.gradcheck import check_grad, check_gradgrad
 
 from strategies import arrays, leaf, shapes
@@ -91,7 +91,7 @@ def test_discriminator_losses_are_the_real_and_fake_bce_terms():
 def test_generator_losses_match_their_formulas_in_d(name):
     d = np.array([0.1, 0.5, 0.9])
     logits = Tensor(np.log(d / (1 - d)))
-    value = losses.generator_loss(name)(logits).item()
+    value = games.generator_loss(name, logits).item()
     expected = {
         "minimax": np.mean(np.log(1 - d)),
         "non_saturating": -np.mean(np.log(d)),
@@ -102,7 +102,7 @@ def test_generator_losses_match_their_formulas_in_d(name):
 
 def test_unknown_generator_loss_lists_the_known_ones():
     with pytest.raises(ValueError, match="unknown loss 'hinge'; known: minimax, non_saturating, max_likelihood, least_squares, wgan_gp"):
-        losses.generator_loss("hinge")
+        games.generator_loss("hinge", Tensor(np.zeros(2)))
 
 
 def test_bad_targets_and_reductions_are_refused():
@@ -141,19 +141,24 @@ def test_gradient_penalty_gradient_reaches_the_critic_parameters_second_order():
 # ----------------------------------------------------------------------------- each player's loss, by the game's name
 
 
-def test_discriminator_loss_and_generator_loss_know_the_same_games():
-    for name in losses.LOSSES:
-        assert callable(losses.discriminator_loss(name)) and callable(losses.generator_loss(name))
-    for ask in (losses.discriminator_loss, losses.generator_loss):
-        with pytest.raises(ValueError, match="unknown loss 'hinge'; known: minimax, non_saturating, max_likelihood, least_squares, wgan_gp"):
-            ask("hinge")
+def test_every_game_has_both_players_losses_and_an_unknown_game_lists_the_known_ones():
+    D = nn.Linear(2, 1, dtype="float64", rng=np.random.default_rng(0))
+    batch = Tensor(np.ones((3, 2)))
+    for name in games.LOSSES:
+        loss = games.discriminator_loss(name, D, batch, batch, rng=np.random.default_rng(0))
+        assert loss.total.shape == () and games.generator_loss(name, D(batch)).shape == ()
+    for ask in (lambda: games.discriminator_loss("hinge", D, batch, batch), lambda: games.generator_loss("hinge", batch),
+                lambda: games.at_equilibrium("hinge"), lambda: games.d_outputs_a_logit("hinge")):
+        with pytest.raises(ValueError, match="unknown loss 'hinge'; known: minimax, non_saturating, max_likelihood, "
+                                             "least_squares, wgan_gp"):
+            ask()
 
 
 @pytest.mark.parametrize("name", sorted(losses.GENERATOR_LOSSES))
 def test_a_classifiers_discriminator_loss_is_its_two_bce_terms(name):
     D = nn.Linear(2, 1, dtype="float64", rng=np.random.default_rng(0))
     real, fake = Tensor(np.array([[1.0, 2.0], [0.5, -1.0]])), Tensor(np.array([[-1.0, 0.0], [2.0, 2.0]]))
-    loss = losses.discriminator_loss(name)(D, real, fake, real_label_smoothing=0.2)
+    loss = games.discriminator_loss(name, D, real, fake, real_label_smoothing=0.2)
     loss_real, loss_fake = losses.discriminator_losses(D(real), D(fake), 0.2)
     assert (loss.real.item(), loss.fake.item()) == (loss_real.item(), loss_fake.item())
     assert loss.total.item() == loss_real.item() + loss_fake.item() and loss.penalty is None
@@ -164,17 +169,17 @@ def test_the_critics_loss_is_the_wasserstein_terms_plus_the_gradient_penalty():
     D = nn.Linear(2, 1, dtype="float64", rng=np.random.default_rng(0))
     D.weight.data[...] = np.array([[3.0], [4.0]])  # ‖∇f‖ = 5: penalty λ(5 - 1)² = 16λ
     real, fake = Tensor(np.array([[1.0, 2.0], [0.5, -1.0]])), Tensor(np.array([[-1.0, 0.0], [2.0, 2.0]]))
-    loss = losses.discriminator_loss("wgan_gp")(D, real, fake, rng=np.random.default_rng(1), gp_weight=2.0)
+    loss = games.discriminator_loss("wgan_gp", D, real, fake, rng=np.random.default_rng(1), gp_weight=2.0)
     assert loss.real.item() == pytest.approx(-D(real).numpy().mean())
     assert loss.fake.item() == pytest.approx(D(fake).numpy().mean())
     assert loss.penalty.item() == pytest.approx(32.0)
     assert loss.total.item() == pytest.approx(loss.real.item() + loss.fake.item() + 32.0)
     with pytest.raises(ValueError, match="needs rng="):
-        losses.discriminator_loss("wgan_gp")(D, real, fake)
+        games.discriminator_loss("wgan_gp", D, real, fake)
 
 
 def test_the_wgan_gp_generator_loss_is_minus_the_mean_critic_score():
-    assert losses.generator_loss("wgan_gp")(Tensor(np.array([[1.0], [3.0]]))).item() == -2.0
+    assert games.generator_loss("wgan_gp", Tensor(np.array([[1.0], [3.0]]))).item() == -2.0
 
 
 def test_the_least_squares_game_regresses_scores_towards_one_and_zero():
@@ -182,24 +187,24 @@ def test_the_least_squares_game_regresses_scores_towards_one_and_zero():
     loss_real, loss_fake = losses.least_squares_discriminator_losses(real, fake)
     assert loss_real.item() == pytest.approx(0.5 * np.mean([0.0, 0.25]), rel=1e-15)
     assert loss_fake.item() == pytest.approx(0.5 * np.mean([0.0, 0.25]), rel=1e-15)
-    assert losses.generator_loss("least_squares")(fake).item() == pytest.approx(0.5 * np.mean([1.0, 0.25]))
+    assert games.generator_loss("least_squares", fake).item() == pytest.approx(0.5 * np.mean([1.0, 0.25]))
     D = nn.Linear(1, 1, dtype="float64", rng=np.random.default_rng(0))
-    total = losses.discriminator_loss("least_squares")(D, real, fake)
+    total = games.discriminator_loss("least_squares", D, real, fake)
     assert total.penalty is None
     assert total.total.item() == pytest.approx(total.real.item() + total.fake.item(), rel=1e-15)
 
 
-@pytest.mark.parametrize("name", losses.LOSSES)
+@pytest.mark.parametrize("name", games.LOSSES)
 def test_the_losses_at_equilibrium_are_their_values_where_d_says_one_half(name):
     """Where D(x) = ½ everywhere (logit 0, or score ½), each loss takes the value ``at_equilibrium`` gives."""
-    at_half = losses.at_equilibrium(name)
+    at_half = games.at_equilibrium(name)
     if name == "wgan_gp":
         assert at_half is None  # a critic's scores have no equilibrium value
         return
     out = Tensor(np.full((4, 1), 0.5 if name == "least_squares" else 0.0))
     D = lambda x: out  # noqa: E731  (D's output, whatever the samples)
-    loss = losses.discriminator_loss(name)(D, out, out)
+    loss = games.discriminator_loss(name, D, out, out)
     assert loss.real.item() == pytest.approx(at_half["loss_d_real"], rel=1e-15)
     assert loss.fake.item() == pytest.approx(at_half["loss_d_fake"], rel=1e-15)
     assert loss.total.item() == pytest.approx(at_half["loss_d"], rel=1e-15)
-    assert losses.generator_loss(name)(out).item() == pytest.approx(at_half["loss_g"], rel=1e-15)
+    assert games.generator_loss(name, out).item() == pytest.approx(at_half["loss_g"], rel=1e-15)

@@ -47,6 +47,23 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text}") from None
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        return validate.count("value", int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 0, got {text}") from None
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 1 to 65535, got {text}")
+    return port
+
+
 def _given(args, names) -> dict:
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
@@ -106,7 +123,12 @@ def _demo(args) -> int:
 def _lab(args) -> int:
     from minigan.app import lab  # matplotlib's import takes a second: only the lab pays for it
 
-    return lab.main(args.data, args.loss, args.seed)
+    if args.browser:
+        return lab.serve(args.data, args.loss, args.seed, port=args.port, open_browser=args.open,
+                         save_path=args.save_file)
+    if args.port is not None or args.open:
+        raise UsageError("--port and --open go with --browser")
+    return lab.main(args.data, args.loss, args.seed, save_path=args.save_file)
 
 
 # ----------------------------------------------------------------------------- parser
@@ -162,12 +184,22 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("demo_args", nargs=argparse.REMAINDER, help="arguments for the demo, e.g. --quick")
     demo.set_defaults(run=_demo)
 
-    lab = commands.add_parser("lab", help="a window to step D and G by hand and watch GAN Lab's views",
-                              description="Open the lab: step D, step G, step both, play, slow mode; learning "
-                                          "rates, k, data set, loss and views in one window. Needs a display.")
-    lab.add_argument("--data", choices=presets.LAB_DATA_SETS, default="ring", help="2-D data set (default: ring)")
+    lab = commands.add_parser("lab", help="step D and G by hand and watch GAN Lab's views, in a window or a browser",
+                              description="Open the lab: step D, step G, rounds, play, slow motion through the "
+                                          "algorithm's nine steps; data sets and your own drawing, the game, "
+                                          "optimisers, learning rates, k, layers and neurons, save and load. "
+                                          "A desktop window needs a display; --browser serves it to a browser on "
+                                          "this computer instead (127.0.0.1 only).")
+    lab.add_argument("--data", choices=presets.LAB_DATA_SETS, default="ring",
+                     help="2-D data set (default: ring; drawn: start by drawing your own)")
     lab.add_argument("--loss", choices=LOSSES, default="non_saturating", help="generator loss (default: non_saturating)")
-    lab.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    lab.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default: 0)")
+    lab.add_argument("--browser", action="store_true",
+                     help="serve the lab to a browser on this computer (http://127.0.0.1:PORT/) instead of a window")
+    lab.add_argument("--port", type=_port, help="with --browser: the port to serve on (default: 8988)")
+    lab.add_argument("--open", action="store_true", help="with --browser: open the page in the default web browser")
+    lab.add_argument("--save-file", default="minigan-lab.npz",
+                     help="the file the lab's save and load buttons use (default: minigan-lab.npz)")
     lab.set_defaults(run=_lab)
     return parser
 

@@ -17,15 +17,23 @@ What the two steps of a GAN show (Goodfellow et al. 2014, Algorithm 1):
 ``step_graphs(gan)`` traces both steps of a GAN as its training step builds them;
 ``print(graph)`` lists a graph; ``figure(graphs, path)`` draws them with the gradient's
 path highlighted. ``demos/graph.py`` shows both.
+
+With numbers, for any expression a learner builds (as micrograd's ``draw_dot`` shows them):
+``show(loss)`` draws the graph of ``loss`` with each node's value and its gradient
+dloss/dnode, the number that one ``loss.backward()`` sends to it (and adds to a leaf's
+``.grad``): a scalar's number, an array's shape and range. The graph must still be alive:
+draw before ``backward()``, or keep it with ``loss.backward(retain_graph=True)``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from minigan.autograd import Tensor
+import numpy as np  # host side: the numbers printed on the nodes
 
-__all__ = ["Node", "Graph", "trace", "step_graphs", "draw", "figure"]
+from minigan.autograd import Tensor, grad
+
+__all__ = ["Node", "Graph", "trace", "step_graphs", "data_path", "made_by", "draw", "figure", "show", "summary"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,8 @@ class Node:
     owner: str = ""  # for a parameter: the network it belongs to ('G', 'D')
     gets_gradient: bool = False  # a leaf: backward() stores a gradient in it; a Function: it lies on such a path
     cut: bool = False  # a leaf that is the output of a computation run without a graph (detached)
+    value: str = ""  # with numbers: a summary of the node's value (a Function's: its output's)
+    gradient: str = ""  # with numbers: a summary of dloss/dnode ('' where backward() sends none)
 
     @property
     def is_leaf(self) -> bool:
@@ -96,7 +106,7 @@ class Graph:
             inputs = [self.nodes[a] for a in feeds[key]]
             named = ", ".join(_short(n) for n in inputs)
             mark = "*" if node.gets_gradient else " "
-            lines.append(f" {mark} {node.label:<14} -> {_shape(node.shape):<8} from {named}")
+            lines.append(f" {mark} {node.label:<14} -> {_shape(node.shape):<8} from {named}{_numbers(node)}")
         lines.append("leaves:")
         rank = {"input": 0, "parameter": 1, "constant": 2}
         for node in sorted(self.leaves(), key=lambda n: (rank[n.kind], n.owner != "G", n.label)):
@@ -104,9 +114,11 @@ class Graph:
                 what = "gets a gradient" if node.gets_gradient else "frozen: no gradient"
             elif node.cut:
                 what = "made without a graph: the walk stops here (a cut)"
+            elif node.kind == "input":
+                what = "gets a gradient" if node.gets_gradient else "data, no gradient"
             else:
-                what = "data, no gradient" if node.kind == "input" else "constant"
-            lines.append(f"   {node.label:<24} {_shape(node.shape):<11} {what}")
+                what = "constant"
+            lines.append(f"   {node.label:<24} {_shape(node.shape):<11} {what}{_numbers(node)}")
         lines.append("(* : on the gradient's path, from the loss to a leaf that gets a gradient)")
         return "\n".join(lines)
 
@@ -115,12 +127,18 @@ def _shape(shape) -> str:
     return "scalar" if shape == () else "×".join(map(str, shape))
 
 
+def _numbers(node: Node) -> str:
+    if not node.value:
+        return ""
+    return f"; value {node.value}" + (f", grad {node.gradient}" if node.gradient else "")
+
+
 def _short(node: Node) -> str:
     return node.label if not node.is_leaf or node.kind != "constant" else "const"
 
 
 def trace(loss: Tensor, title: str = "graph", modules: dict | None = None, tensors: dict | None = None,
-          cuts=()) -> Graph:
+          cuts=(), numbers: bool = False) -> Graph:
     """The graph behind ``loss``, walked as backward() walks it (nothing is computed).
 
     ``modules`` ({'G': G, 'D': D}) names parameters after the network they belong to,
@@ -128,6 +146,8 @@ def trace(loss: Tensor, title: str = "graph", modules: dict | None = None, tenso
     are the names in ``tensors`` of tensors computed without a graph. A leaf gets a gradient
     when it required one at the moment a Function used it (``Function.required``), as
     ``backward()`` decides: D's parameters, frozen while the G-step's loss was built, get none.
+    ``numbers=True`` adds each node's value and gradient dloss/dnode (``loss`` must be a scalar);
+    computing them changes no ``.grad``.
     """
     if not isinstance(loss, Tensor) or loss.creator is None:
         raise ValueError("trace needs a loss Tensor with a graph behind it (made by operations on tensors "
@@ -139,6 +159,7 @@ def trace(loss: Tensor, title: str = "graph", modules: dict | None = None, tenso
     for name, tensor in (tensors or {}).items():
         names[id(tensor)] = (name, "input", "")
     graph = Graph(title, loss=id(loss.creator))
+    tensor_of = {}  # key of a node -> the tensor it stands for (a Function's: its output)
     stack, seen = [loss.creator], set()
     while stack:  # iterative, like backward(): each Function once, however often it is used
         function = stack.pop()
@@ -146,11 +167,15 @@ def trace(loss: Tensor, title: str = "graph", modules: dict | None = None, tenso
             continue
         seen.add(id(function))
         if function.inputs is None:
-            raise RuntimeError("the graph was freed by backward(); trace the loss before calling backward()")
+            raise RuntimeError("the graph was freed by backward(); trace the loss before calling backward(), "
+                               "or keep the graph with loss.backward(retain_graph=True)")
         output = function.output
+        tensor_of[id(function)] = output
         label = type(function).__name__
         if output is not None and id(output) in names:  # e.g. 'Linear = G(z)'
             label = f"{label} = {names[id(output)][0]}"
+        elif output is not None and output.name:  # a result the learner named: e = a * b; e.name = "e"
+            label = f"{label} = {output.name}"
         graph.nodes[id(function)] = Node(id(function), label, output.shape if output is not None else (), "function")
         for x, required in zip(function.inputs, function.required, strict=True):
             if x.creator is not None:
@@ -158,13 +183,39 @@ def trace(loss: Tensor, title: str = "graph", modules: dict | None = None, tenso
                 stack.append(x.creator)
                 continue
             graph.edges.append((id(x), id(function)))
+            tensor_of[id(x)] = x
             label, kind, owner = names.get(id(x), (x.name or "constant", "constant", ""))
-            if kind == "constant" and required:
-                kind = "input"  # an unnamed leaf under study
+            if kind == "constant" and (required or x.name):
+                kind = "input"  # a leaf under study, or data the learner named
             gets_gradient = required or (id(x) in graph.nodes and graph.nodes[id(x)].gets_gradient)
             graph.nodes[id(x)] = Node(id(x), label, x.shape, kind, owner, gets_gradient, label in cuts)
     _mark_gradient_path(graph)
+    if numbers:
+        _add_numbers(graph, loss, tensor_of)
     return graph
+
+
+def summary(array) -> str:
+    """A short text for a value or a gradient: a scalar's number, up to 3 numbers, or an array's
+    shape and range."""
+    array = np.asarray(array, dtype=np.float64)
+    if array.size == 1:
+        return f"{array.item():.4g}"
+    if array.size <= 3:
+        return "[" + ", ".join(f"{v:.3g}" for v in array.ravel()) + "]"
+    return f"{_shape(array.shape)} in [{array.min():.2g}, {array.max():.2g}]"
+
+
+def _add_numbers(graph: Graph, loss: Tensor, tensor_of: dict) -> None:
+    """Each node's value, and dloss/dnode where backward() sends a gradient (one grad() call)."""
+    if loss.size != 1:
+        raise ValueError(f"the numbers on a graph are gradients of one number; the loss has shape {loss.shape} "
+                         "(sum it, or take its mean)")
+    getting = [key for key, node in graph.nodes.items() if node.gets_gradient]
+    grads = dict(zip(getting, grad(loss, [tensor_of[key] for key in getting], retain_graph=True), strict=True))
+    for key, node in graph.nodes.items():
+        gradient = summary(grads[key].numpy()) if key in grads else ""
+        graph.nodes[key] = Node(**{**node.__dict__, "value": summary(tensor_of[key].numpy()), "gradient": gradient})
 
 
 def _mark_gradient_path(graph: Graph) -> None:
@@ -185,30 +236,32 @@ def step_graphs(gan) -> dict:
     generator moves on)."""
     modules = {"G": gan.G, "D": gan.D}
     loss_d = gan.d_loss()  # steps 1-4: the fakes come from G under no_grad, so they have no creator
-    real, fake = _data_path(loss_d.out_real)[-1], _data_path(loss_d.out_fake)[-1]
+    real, fake = data_path(loss_d.out_real)[-1], data_path(loss_d.out_fake)[-1]
     named = {"x (real)": real, "G(z), no graph": fake, "logit ℓ(x)": loss_d.out_real,
              "logit ℓ(G(z))": loss_d.out_fake, "L_D,r": loss_d.real, "L_D,f": loss_d.fake, "L_D": loss_d.total}
     d_graph = trace(loss_d.total, "D-step: L_D = L_D,r + L_D,f; G(z) made without a graph, so nothing leads into G",
                     modules, named, cuts=("G(z), no graph",))
     loss_g = gan.g_loss()  # steps 6-8: G(z) recorded, D frozen while the graph was built
-    path = _data_path(loss_g)
-    named = {"z": path[-1], "G(z)": _first_made_by(path, gan.G), "logit ℓ(G(z))": _first_made_by(path, gan.D),
+    path = data_path(loss_g)
+    named = {"z": path[-1], "G(z)": made_by(path, gan.G), "logit ℓ(G(z))": made_by(path, gan.D),
              "L_G": loss_g}
     g_graph = trace(loss_g, f"G-step: L_G ({gan.config.loss}); D frozen, the gradient runs through D and G(z) "
                     "into G's parameters", modules, named)
     return {"D-step": d_graph, "G-step": g_graph}
 
 
-def _data_path(tensor: Tensor) -> list[Tensor]:
-    """``tensor`` and the tensors it was computed from along each Function's first input, back to
-    a leaf: for a stack of layers, the path of the data (a layer's first input is its data)."""
+def data_path(tensor: Tensor) -> list[Tensor]:
+    """``tensor`` and the tensors it was computed from, back to a leaf, along each Function's first
+    input that was itself computed (else its first input): for a stack of layers, the path of the
+    data (a layer's first input is its data; in ½·mean(...) the constant ½ is passed by)."""
     path = [tensor]
     while path[-1].creator is not None:
-        path.append(path[-1].creator.inputs[0])
+        inputs = path[-1].creator.inputs
+        path.append(next((x for x in inputs if x.creator is not None), inputs[0]))
     return path
 
 
-def _first_made_by(path: list[Tensor], module) -> Tensor:
+def made_by(path: list[Tensor], module) -> Tensor:
     """The first tensor on ``path`` (from the loss back) made by a Function using ``module``'s parameters:
     the module's output."""
     params = {id(p) for p in module.parameters()}
@@ -274,16 +327,19 @@ def draw(graph: Graph, ax) -> None:
                                     lw=2.2 if on_path else 0.8, shrinkA=14, shrinkB=14))
     for node in graph.nodes.values():
         x, y = position[node.key]
+        shape = "" if node.value and node.shape == () else f"\n{_shape(node.shape)}"  # a number says it is one
         if node.kind == "function":
-            face, text = STYLE["function"], f"{node.label}\n{_shape(node.shape)}"
+            face, text = STYLE["function"], f"{node.label}{shape}"
         elif node.kind == "parameter":
             state = "" if node.gets_gradient else "\nfrozen"
             face, text = STYLE[node.owner] if node.owner in STYLE else "white", f"{node.label}{state}"
         elif node.cut:
-            face, text = STYLE["cut"], f"{node.label}\n{_shape(node.shape)}\n✂ cut"
+            face, text = STYLE["cut"], f"{node.label}{shape}\n✂ cut"
         else:
             face = STYLE[node.kind]
-            text = "const" if node.kind == "constant" else f"{node.label}\n{_shape(node.shape)}"
+            text = "const" if node.kind == "constant" else f"{node.label}{shape}"
+        if node.value:  # numbers: the value, and the gradient backward() sends (none: it sends none)
+            text += f"\nvalue {node.value}" + (f"\ngrad {node.gradient}" if node.gradient else "")
         edge = "tab:red" if node.gets_gradient else ("0.5" if node.kind == "constant" else "black")
         style = "round,pad=0.3" if node.kind == "function" else "square,pad=0.3"
         ax.text(x, y, text, ha="center", va="center", fontsize=6.5 if node.kind != "constant" else 5.5,
@@ -324,3 +380,30 @@ def figure(graphs: dict, path):
     fig.legend(handles=legend, loc="lower center", ncol=3, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return plot.save(fig, path)
+
+
+def show(loss: Tensor, title: str | None = None, tensors: dict | None = None, modules: dict | None = None,
+         path=None):
+    """The graph of ``loss`` with every node's value and gradient dloss/dnode, as a Figure (a notebook
+    shows it; ``path`` also saves it as a PNG). Leaves are named by their ``name`` or by ``tensors``
+    ({'x': x, ...}); a Function's result by the name of its output (``e.name = 'e'``)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from minigan.app import plot
+
+    graph = trace(loss, title or "values and gradients dL/d(node): what backward() computes", modules, tensors,
+                  numbers=True)
+    layout = _layout(graph)
+    columns = max(x for x, _ in layout.values()) - min(x for x, _ in layout.values()) + 1
+    rows = max(y for _, y in layout.values()) - min(y for _, y in layout.values()) + 1
+    fig, ax = plot.subplots(figsize=(1.9 * columns + 1, 1.0 * rows + 1.6))
+    draw(graph, ax)
+    legend = [Line2D([], [], color="tab:red", lw=2.2, label="path of the gradient"),
+              Patch(fc=STYLE["function"], ec="black", label="Function: its output's value and gradient"),
+              Patch(fc=STYLE["input"], ec="tab:red", label="leaf that gets a gradient (.grad)")]
+    fig.legend(handles=legend, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    if path is not None:
+        plot.save(fig, path)
+    return fig

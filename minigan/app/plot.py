@@ -30,7 +30,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from PIL import Image
 
-from minigan import losses, metrics, theory
+from minigan import games, metrics, theory
 from minigan.app.probe import kind as _kind
 
 __all__ = ["subplots", "frame", "frame_title", "arrow_scale", "frame_figure", "training_figure", "history_figure",
@@ -224,11 +224,11 @@ def history_figure(history, path, evaluation: list[dict] | None = None, loss: st
     the rows of evaluation.csv) the JSD estimate, modes covered and high quality.
 
     Dotted lines mark each curve's value at the game's equilibrium D = ½ (Goodfellow et al.
-    2014; ``losses.at_equilibrium``): L_D,r = L_D,f = ln 2, L_D = 2 ln 2, and ``loss``'s L_G at
+    2014; ``games.at_equilibrium``): L_D,r = L_D,f = ln 2, L_D = 2 ln 2, and ``loss``'s L_G at
     D(G(z)) = ½ (1/8, 1/8, 1/4 and 1/8 for least squares); for a critic ('wgan_gp') there is no
     such value. Per-step curves are running means.
     """
-    steps, at_half = history["step"], losses.at_equilibrium(loss)
+    steps, at_half = history["step"], games.at_equilibrium(loss)
     critic = at_half is None
     window = min(SMOOTHING, max(1, len(steps) // 4))  # a short run is smoothed less
     divergence = bool(evaluation) and "js" in evaluation[0]

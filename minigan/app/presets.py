@@ -160,7 +160,7 @@ PRESETS = {
                     note="see benchmarks/RESULTS.md (mnist_quality)"),
 }
 
-LAB_DATA_SETS = ("ring", "grid")  # the 2-D presets the lab offers
+LAB_DATA_SETS = ("ring", "grid", "two_gaussians", "disjoint", "line", "drawn")  # the lab's 2-D data sets (drawn: your own)
 
 
 def build(data_name: str = "ring", *, seed: int | None = None, mnist_path=None, preset: Preset | None = None,

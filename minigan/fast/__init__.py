@@ -1,0 +1,9 @@
+"""Beside the teaching path: machinery for speed that the chapters do not need to be read through.
+
+    fused     an optimiser's rule applied once to all its parameters, kept in one flat array
+              (the default of ``minigan.optim``), with an exact undo of the last update
+    counting  a NumPy that counts every array operation (each would be a kernel launch on a GPU),
+              for the benchmarks
+
+Each is tested equal to the plain code it stands in for (``tests/test_fast_paths.py``).
+"""
