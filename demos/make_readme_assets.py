@@ -47,6 +47,9 @@ FIGURES = {
     "xy_game.png": ("xy_game", "xy_game.png"),
     "mode_collapse.png": ("mode_collapse", "mode_collapse_frames.png"),
     "digits.png": ("digits", "digits_training.png"),
+    "mnist_training.png": ("mnist", "mnist_training.png"),
+    "mnist_interpolation.png": ("mnist", "mnist_interpolation.png"),
+    "mnist_nearest.png": ("mnist", "mnist_nearest.png"),
     "wgan_gp.png": ("wgan_gp", "wgan_gp_surfaces.png"),
     "weight_average.png": ("weight_average", "weight_average.png"),
 }

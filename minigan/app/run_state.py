@@ -3,7 +3,7 @@
 ``minigan.app.checkpoint`` is the file format (any nested dict of settings and arrays,
 verified byte by byte); this module is the schema of one kind of state in it, a run:
 
-    generator, discriminator, opt_g, opt_d,     GAN.state_dict(): weights, Adam's state, the step
+    generator, discriminator, opt_g, opt_d,     GAN.state_dict(): weights, Adam's or SGD's state, the step
     step, d_steps, g_steps, g_average, rng,     counters, the RNG, the GAN's configuration
     config
     run        what rebuilds the run: data set, seed, the overridden settings, the MNIST
@@ -128,12 +128,17 @@ ADAM = {"type": Schema.choice("Adam"),
                             "eps": validate.positive_number},
         "steps": Schema.each(validate.count),
         "buffers": {"m": Schema.each(floats), "v": Schema.each(floats)}}
+SGD = {"type": Schema.choice("SGD"),  # the GAN paper's MNIST preset learns by SGD with momentum
+       "hyperparameters": {"lr": validate.positive_number, "momentum": validate.fraction},
+       "steps": Schema.each(validate.count),
+       "buffers": {"velocity": Schema.each(floats)}}
+OPTIMISER = Schema.either(ADAM, SGD)
 
 GAN_STATE = {
     "generator": Schema.table(floats),
     "discriminator": Schema.table(floats),
-    "opt_g": ADAM,
-    "opt_d": ADAM,
+    "opt_g": OPTIMISER,
+    "opt_d": OPTIMISER,
     "step": validate.count,
     "d_steps": validate.count,
     "g_steps": validate.count,
