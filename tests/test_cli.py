@@ -347,7 +347,8 @@ def test_the_data_set_names_have_one_home_each():
 
     train = cli._parser()._subparsers._group_actions[0].choices["train"]
     offered = next(action.choices for action in train._actions if action.dest == "data")
-    assert list(offered) == list(presets.PRESETS) and set(presets.PRESETS) <= set(data.NAMES)
+    assert list(offered) == list(presets.PRESETS)
+    assert {preset.data or name for name, preset in presets.PRESETS.items()} <= set(data.NAMES)
     for name in data.NAMES:
         accepted = name in presets.PRESETS
         try:
