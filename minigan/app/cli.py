@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from minigan import backend, validate
+from minigan import backend, threads, validate
 from minigan.app import presets
 from minigan.app import run as runs
 from minigan.gan import LOSSES, NOISE
@@ -59,7 +59,7 @@ def _train(args) -> int:
         if clashes:
             options = ", ".join("--" + name.replace("_", "-") for name in clashes)
             raise UsageError(f"--resume continues a run with its saved settings; drop {options} "
-                             "(only --steps, --log-every, --frames, --checkpoint-every and --backend may change)")
+                             "(only --steps, --log-every, --frames, --checkpoint-every, --backend and --threads may change)")
     backend.use(args.backend)
     output = _given(args, runs.OUTPUT_DEFAULTS)
     if args.resume:
@@ -73,6 +73,7 @@ def _train(args) -> int:
             args.data or "ring", seed=0 if args.seed is None else args.seed, overrides=_given(args, OVERRIDABLE),
             mnist_path=args.mnist_path, out=args.out, output=output, steps=args.steps)
         history, snapshots = None, None
+    threads.configure(args.threads, threads.largest_product(model.G, model.D, batch=model.config.batch_size))
     return runs.train(model, run, out, steps, history=history, snapshots=snapshots, progress=args.progress,
                       **run["output"])
 
@@ -100,12 +101,14 @@ def _demo(args) -> int:
     if args.name not in scripts:
         raise UsageError(f"unknown demo {args.name!r}; known: {', '.join(scripts)}")
     # its own Python process, as `python demos/NAME.py`: the script's folder is on its path
-    return subprocess.run([sys.executable, str(scripts[args.name]), *args.demo_args]).returncode
+    return subprocess.run([sys.executable, str(scripts[args.name]), *args.demo_args],
+                          env=threads.child_environment()).returncode  # its BLAS reads its threads from there
 
 
 def _lab(args) -> int:
     from minigan.app import lab  # matplotlib's import takes a second: only the lab pays for it
 
+    threads.configure()  # the lab's networks are small: one thread, unless asked otherwise
     return lab.main(args.data, args.loss, args.seed)
 
 
@@ -151,6 +154,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--log-every", type=_positive_int, help="steps between rows of metrics.csv (default: 10)")
     train.add_argument("--frames", type=_positive_int, help="snapshots to draw over the run (default: 40)")
     train.add_argument("--checkpoint-every", type=_positive_int, help="steps between checkpoints (default: 500)")
+    train.add_argument("--threads", type=_positive_int,
+                       help="threads for NumPy's matrix products (default: 1 for small networks, see README)")
     train.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                        help="show a progress bar (default: when writing to a terminal)")
     train.set_defaults(run=_train)
@@ -175,6 +180,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     try:
         backend.current()  # MINIGAN_BACKEND is read here: a bad value is one line, even for --help
+        threads.requested()  # and MINIGAN_THREADS
         args = _parser().parse_args(argv)
         status = args.run(args)
         sys.stdout.flush()  # a closed pipe is noticed here, not at exit
