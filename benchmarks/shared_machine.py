@@ -41,10 +41,15 @@ def load() -> str:
 
 
 class BusyProgram:
-    """``with BusyProgram():`` one CPU-bound Python program runs for the duration of the block."""
+    """``with BusyProgram():`` one CPU-bound Python program runs for the duration of the block.
+
+    It starts in a session of its own, as a program started from another terminal does: Linux
+    shares the CPU fairly between sessions first (autogroups), so a busy program in the
+    training's own session would take half of that session's share on a machine already
+    busy with other sessions, which is not what another program does."""
 
     def __enter__(self):
-        self.process = subprocess.Popen(BUSY)
+        self.process = subprocess.Popen(BUSY, start_new_session=True)
         time.sleep(1.0)  # let the scheduler see it
         return self
 
@@ -77,9 +82,11 @@ def main_job(steps: int, threads: int | None) -> dict:
     environ = environment(threads)
     result = {"load_idle": load()}
     result["idle"] = train_seconds(steps, environ)
+    print(f"  {steps} steps, threads {threads or 'by the policy'}: idle {result['idle']:.1f} s", flush=True)
     with BusyProgram():
         result["load_busy"] = load()
         result["busy"] = train_seconds(steps, environ)
+    print(f"  ... beside a busy program {result['busy']:.1f} s", flush=True)
     return result
 
 
@@ -144,7 +151,7 @@ def by_size(keys, many: int) -> list[str]:
                 for n in (1, many):
                     cells[busy, n] = summary(step_seconds(key, n))[0]
         rows.append(f"| {name} | {largest / 1e6:.1f} M | {cells[False, 1]:.2f} | {cells[False, many]:.2f} "
-                    f"| {cells[True, 1]:.2f} | {cells[True, many]:.2f} | {policy.choose(None, largest, {})[0]} "
+                    f"| {cells[True, 1]:.2f} | {cells[True, many]:.2f} | {policy.choose(None, largest, {}, free=many)[0]} "
                     f"| {loads[0]}, {loads[1]} |")
         print(rows[-1], flush=True)
     return rows
@@ -179,9 +186,10 @@ def main():
     print(f"load averages at the start (1/5/15 min): {load()}", flush=True)
 
     runs = [("minigan's policy (1 thread here)", None, steps)]
+    if args.contrast_steps and args.contrast_steps != steps:
+        runs.append(("minigan's policy (1 thread here)", None, args.contrast_steps))
     if args.contrast_steps:
-        runs += [("minigan's policy (1 thread here)", None, args.contrast_steps),
-                 (f"one thread per core ({many}), OpenBLAS's own default", many, args.contrast_steps)]
+        runs.append((f"one thread per core ({many}), OpenBLAS's own default", many, args.contrast_steps))
     job_rows = []
     for label, threads, n in runs:
         result = main_job(n, threads)
@@ -210,7 +218,7 @@ def main():
             f"product in multiply-adds (m·k·n), and the threads minigan's policy picks for it:",
             "",
             f"| step | largest product | 1 thread, idle | {many} threads, idle | 1 thread, busy "
-            f"| {many} threads, busy | policy's threads | load averages idle, busy |",
+            f"| {many} threads, busy | threads the policy picks, cores free | load averages idle, busy |",
             "|---|---|---|---|---|---|---|---|",
             *size_rows,
         ]

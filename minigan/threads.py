@@ -6,8 +6,7 @@ slowest thread, and between products they keep polling for work. When another pr
 keeps a core busy, each product waits for a thread the scheduler has parked, and a GAN
 step, a few dozen small products, becomes several times slower than on one thread
 (``benchmarks/shared_machine.py`` measures it; the figures are in benchmarks/RESULTS.md).
-A second thread pays only for large products, and even then it gains at most what an idle
-core gives.
+A second thread pays only for large products, and only on a core nothing else wants.
 
 So minigan decides, first match wins:
 
@@ -17,7 +16,8 @@ So minigan decides, first match wins:
    the BLAS read it when it started, and minigan leaves it so;
 4. otherwise, the work's size: one thread, unless the largest matrix product of a
    training step has at least ``LARGE_PRODUCT`` multiply-adds (m·k·n for an (m, k) by
-   (k, n) product); then one thread per core.
+   (k, n) product); then one thread per free core: the cores minus the load average of
+   the last minute (what other programs keep busy), at least one.
 
 ``configure`` applies that choice (the command line calls it once per run); nothing
 here runs on import, so a program that imports minigan keeps its BLAS as it was.
@@ -34,7 +34,7 @@ import threadpoolctl
 
 __all__ = [
     "ENV_VAR", "BLAS_ENV_VARS", "LARGE_PRODUCT", "set_num_threads", "get_num_threads", "requested",
-    "cores", "largest_product", "choose", "configure", "child_environment",
+    "cores", "free_cores", "largest_product", "choose", "configure", "child_environment",
 ]
 
 ENV_VAR = "MINIGAN_THREADS"
@@ -85,6 +85,15 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+def free_cores() -> int:
+    """The cores other programs leave free, judged by the load average over the last minute (at least 1)."""
+    try:
+        busy = os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average on this system
+        busy = 0.0
+    return max(1, cores() - round(busy))
+
+
 def largest_product(*modules, batch: int) -> int:
     """Multiply-adds of the largest matrix product a batch of ``batch`` rows makes through the
     dense layers of ``modules``: batch · in · out for the widest (in, out) weight matrix."""
@@ -92,10 +101,12 @@ def largest_product(*modules, batch: int) -> int:
     return batch * max(sizes, default=0)
 
 
-def choose(asked: int | None = None, largest: int | None = None, environ=os.environ) -> tuple[int | None, str]:
+def choose(asked: int | None = None, largest: int | None = None, environ=os.environ,
+           free: int | None = None) -> tuple[int | None, str]:
     """(threads, why): the rule of this module's docstring, without applying it. ``asked`` is an
     explicit request (``--threads``); ``largest`` the largest product's multiply-adds, if known
-    (without it the work counts as small). threads is None when the user's BLAS variable stands."""
+    (without it the work counts as small); ``free`` the free cores (default: ``free_cores()``).
+    threads is None when the user's BLAS variable stands."""
     if asked is not None:
         return _thread_count("threads", asked), "asked for"
     from_environment = requested(environ)
@@ -105,7 +116,8 @@ def choose(asked: int | None = None, largest: int | None = None, environ=os.envi
         if environ.get(name, "").strip():
             return None, f"{name}={environ[name].strip()} (left to the BLAS)"
     if largest is not None and largest >= LARGE_PRODUCT:
-        return cores(), f"large matrix products ({largest:,} multiply-adds)"
+        free = free_cores() if free is None else free
+        return free, f"large matrix products ({largest:,} multiply-adds), {free} free core(s)"
     return 1, "small matrix products"
 
 

@@ -34,7 +34,9 @@ def test_the_choice_follows_the_request_then_minigan_threads_then_the_blas_varia
     assert threads.choose(None, small, {"OMP_NUM_THREADS": "4"}) == (None, "OMP_NUM_THREADS=4 (left to the BLAS)")
     assert threads.choose(None, small, {}) == (1, "small matrix products")
     assert threads.choose(None, None, {}) == (1, "small matrix products")
-    assert threads.choose(None, large, {})[0] == threads.cores()
+    assert threads.choose(None, large, {}, free=3)[0] == 3  # large products: one thread per free core
+    assert threads.choose(None, large, {}, free=1)[0] == 1
+    assert 1 <= threads.choose(None, large, {})[0] <= threads.cores()
     assert threads.choose(None, small, {"MINIGAN_THREADS": " ", "OPENBLAS_NUM_THREADS": ""})[0] == 1  # blank: unset
 
 
