@@ -53,11 +53,10 @@ Needs the 'bench' extra (PyTorch CPU 2.13, DeZero 0.0.13): pip install -e '.[ben
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-from _common import benchmark_parser, machine, matrix_products_of, publish, redo_products, summary, time_per_call
+from _common import (benchmark_parser, load, machine, matrix_products_of, publish, redo_products, summary,
+                     time_per_call, wait_for_quiet)
 
 THREADS = (1, 2)
 CONFIGS = {
@@ -320,11 +319,6 @@ def compare(key: str, threads: int, gpu: bool, repeats: int) -> dict:
     return timings
 
 
-def load() -> str:
-    """The machine's load averages over 1, 5 and 15 minutes."""
-    return "/".join(f"{x:.1f}" for x in os.getloadavg())
-
-
 def cell(timings) -> str:
     median, low, high = summary(timings)
     return f"{median:.3f} ({low:.3f}–{high:.3f})"
@@ -338,6 +332,8 @@ def main():
     parser.add_argument("--threads", type=int, nargs="+", default=list(THREADS),
                         help="BLAS threads, the same for every side; one comparison per count (default: 1 2)")
     parser.add_argument("--conditions", default="", help="how the machine was, e.g. 'loaded by other jobs'")
+    parser.add_argument("--quiet-load", type=float, default=None,
+                        help="before each comparison, wait (up to 30 min) until the 1-minute load average is at most this")
     args = parser.parse_args()
 
     import torch
@@ -347,7 +343,8 @@ def main():
                + (f" --configs {' '.join(args.configs)}" if args.configs != list(CONFIGS) else "")
                + (f" --threads {' '.join(map(str, args.threads))}" if args.threads != list(THREADS) else "")
                + (f" --repeats {args.repeats}" if args.repeats != 9 else "")
-               + (f' --conditions "{args.conditions}"' if args.conditions else "") + " --write")
+               + (f' --conditions "{args.conditions}"' if args.conditions else "")
+               + (f" --quiet-load {args.quiet_load:g}" if args.quiet_load is not None else "") + " --write")
     if args.gpu:
         reason = gpu_unavailable()
         if reason:
@@ -363,6 +360,7 @@ def main():
         name, g_sizes, d_sizes, batch, images, calls = CONFIGS[key]
         counted = array_calls(g_sizes, d_sizes, batch, images) if not args.gpu else None
         for threads in args.threads:
+            wait_for_quiet(args.quiet_load)
             before = load()
             timings = compare(key, threads, args.gpu, args.repeats)
             ours, theirs = [t["step"] for t in timings["minigan"]], [t["step"] for t in timings["PyTorch"]]

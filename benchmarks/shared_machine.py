@@ -30,14 +30,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import benchmark_parser, machine, publish, summary
+from _common import benchmark_parser, load, machine, publish, summary, wait_for_quiet
 
 ROOT = Path(__file__).resolve().parents[1]
 BUSY = [sys.executable, "-c", "while True: pass"]
-
-
-def load() -> str:
-    return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 class BusyProgram:
@@ -77,9 +73,10 @@ def environment(threads: int | None) -> dict:
     return environ
 
 
-def main_job(steps: int, threads: int | None) -> dict:
+def main_job(steps: int, threads: int | None, quiet_load: float | None = None) -> dict:
     """Idle then busy: seconds and load averages of the main job with these threads (None: the policy)."""
     environ = environment(threads)
+    wait_for_quiet(quiet_load)
     result = {"load_idle": load()}
     result["idle"] = train_seconds(steps, environ)
     print(f"  {steps} steps, threads {threads or 'by the policy'}: idle {result['idle']:.1f} s", flush=True)
@@ -134,7 +131,7 @@ def step_seconds(key: str, threads: int, rounds: int = 3, budget: float = 1.0) -
     return json.loads(out.strip().splitlines()[-1])
 
 
-def by_size(keys, many: int) -> list[str]:
+def by_size(keys, many: int, quiet_load: float | None = None) -> list[str]:
     """Table rows: per size, ms per step at 1 and ``many`` threads, idle and busy."""
     from minigan import threads as policy
 
@@ -144,6 +141,7 @@ def by_size(keys, many: int) -> list[str]:
 
         largest = batch * max(a * b for sizes in (g, d) for a, b in zip(sizes[:-1], sizes[1:]))
         cells, loads = {}, []
+        wait_for_quiet(quiet_load)
         for busy in (False, True):
             context = BusyProgram() if busy else _Nothing()
             with context:
@@ -173,6 +171,8 @@ def main():
                              "(0: skip them)")
     parser.add_argument("--sizes", nargs="*", choices=list(SIZES), default=list(SIZES),
                         help="part 2's sizes (none: skip part 2)")
+    parser.add_argument("--quiet-load", type=float, default=None,
+                        help="before each measurement, wait (up to 30 min) until the 1-minute load average is at most this")
     args = parser.parse_args()
 
     from minigan import threads as policy
@@ -182,7 +182,8 @@ def main():
     steps = args.steps or presets.PRESETS["ring"].steps
     command = ("python benchmarks/shared_machine.py" + (f" --steps {args.steps}" if args.steps else "")
                + (f" --contrast-steps {args.contrast_steps}" if args.contrast_steps != 3000 else "")
-               + (f" --sizes {' '.join(args.sizes)}" if args.sizes != list(SIZES) else "") + " --write")
+               + (f" --sizes {' '.join(args.sizes)}" if args.sizes != list(SIZES) else "")
+               + (f" --quiet-load {args.quiet_load:g}" if args.quiet_load is not None else "") + " --write")
     print(f"load averages at the start (1/5/15 min): {load()}", flush=True)
 
     runs = [("minigan's policy (1 thread here)", None, steps)]
@@ -192,12 +193,12 @@ def main():
         runs.append((f"one thread per core ({many}), OpenBLAS's own default", many, args.contrast_steps))
     job_rows = []
     for label, threads, n in runs:
-        result = main_job(n, threads)
+        result = main_job(n, threads, args.quiet_load)
         job_rows.append(f"| {label} | {n:,} | {result['idle']:.1f} | {result['busy']:.1f} "
                         f"| {result['busy'] / result['idle']:.2f}× | {result['load_idle']}, {result['load_busy']} |")
         print(job_rows[-1], flush=True)
 
-    size_rows = by_size(args.sizes, many) if args.sizes else []
+    size_rows = by_size(args.sizes, many, args.quiet_load) if args.sizes else []
 
     text = [
         f"Machine: {machine()}. Command: `{command}`.",

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import collections
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -34,7 +33,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import benchmark_parser, machine, publish
+from _common import benchmark_parser, load, machine, publish
 
 HERE = Path(__file__).resolve().parent
 
@@ -151,7 +150,7 @@ def profile(key: str, seconds: float) -> list[str]:
     name = __import__("gan_step").CONFIGS[key][0]
     lines = [f"**{name}**: {step_ms:.2f} ms per step at 1 thread (median of 7 rounds, unprofiled), of which "
              f"its matrix products alone take {floor_ms:.2f} ms; {timed['ops']} ops (Function calls) per step; "
-             f"{total} samples. Load averages after: {'/'.join(f'{x:.1f}' for x in os.getloadavg())}.", "",
+             f"{total} samples. Load averages after: {load()}.", "",
              "| where | ms per step | share of the step |", "|---|---|---|"]
     for what, count in counts.most_common():
         if count / total >= 0.005:
@@ -171,8 +170,7 @@ def main():
     command = ("python benchmarks/step_profile.py"
                + (f" --configs {' '.join(args.configs)}" if args.configs != ["toy", "mnist"] else "")
                + (f" --seconds {args.seconds:g}" if args.seconds != 20.0 else "") + " --write")
-    text = [f"Machine: {machine()}. Load averages at the start: "
-            f"{'/'.join(f'{x:.1f}' for x in os.getloadavg())}. Command: `{command}`.", ""]
+    text = [f"Machine: {machine()}. Load averages at the start: {load()}. Command: `{command}`.", ""]
     for key in args.configs:
         text += profile(key, args.seconds) + [""]
         print("\n".join(text[-12:]), flush=True)
