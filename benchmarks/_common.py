@@ -40,6 +40,22 @@ def summary(timings: list[float], scale: float = 1e3) -> tuple[float, float, flo
     return statistics.median(timings) * scale, min(timings) * scale, max(timings) * scale
 
 
+def load() -> str:
+    """The machine's load averages over 1, 5 and 15 minutes, as uptime shows them."""
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def wait_for_quiet(max_load: float | None, timeout: float = 1800.0, poll: float = 10.0) -> None:
+    """On a machine shared with other work, wait (at most ``timeout`` s) until the load average of
+    the last minute is at most ``max_load``; None: do not wait. Prints what it waits for."""
+    if max_load is None:
+        return
+    start = time.monotonic()
+    while os.getloadavg()[0] > max_load and time.monotonic() - start < timeout:
+        print(f"  waiting for a load average ≤ {max_load} (now {load()})", flush=True)
+        time.sleep(poll)
+
+
 def machine() -> str:
     cpu = platform.processor() or "unknown CPU"
     try:

@@ -23,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from minigan import backend, validate
+from minigan import backend, threads, validate
 from minigan.app import presets
 from minigan.app import run as runs
 from minigan.app.run_state import MAX_FRAMES, OVERRIDABLE
@@ -108,7 +108,7 @@ def _train(args) -> int:
         if clashes:
             options = ", ".join("--" + name.replace("_", "-") for name in clashes)
             raise UsageError(f"--resume continues a run with its saved settings; drop {options} (only --steps, "
-                             "--log-every, --frames, --checkpoint-every, --backend and --mnist-path may change)")
+                             "--log-every, --frames, --checkpoint-every, --backend, --threads and --mnist-path may change)")
     _check_environment()
     backend.use(args.backend)
     output = _given(args, runs.OUTPUT_DEFAULTS)
@@ -124,6 +124,7 @@ def _train(args) -> int:
             args.data or "ring", seed=0 if args.seed is None else args.seed, overrides=_given(args, OVERRIDABLE),
             mnist_path=args.mnist_path, out=args.out, output=output, steps=args.steps)
         history, snapshots = None, None
+    threads.configure(args.threads, threads.largest_product(model.G, model.D, batch=model.config.batch_size))
     return runs.train(model, run, out, steps, history=history, snapshots=snapshots, progress=args.progress,
                       overwrite=args.overwrite, **run["output"])
 
@@ -152,7 +153,8 @@ def _demo(args) -> int:
         raise UsageError(f"unknown demo {args.name!r}; known: {', '.join(scripts)}")
     _check_environment()
     # its own Python process, as `python demos/NAME.py`: the script's folder is on its path
-    status = subprocess.run([sys.executable, str(scripts[args.name]), *args.demo_args]).returncode
+    status = subprocess.run([sys.executable, str(scripts[args.name]), *args.demo_args],
+                            env=threads.child_environment()).returncode  # its BLAS reads its threads from there
     return 128 - status if status < 0 else status  # a demo a signal ended: 128 + its number, as a shell says
 
 
@@ -160,6 +162,7 @@ def _lab(args) -> int:
     _check_environment()
     from minigan.app import lab  # matplotlib's import takes a second: only the lab pays for it
 
+    threads.configure()  # the lab's networks are small: one thread, unless asked otherwise
     if args.browser:
         return lab.serve(args.data, args.loss, args.seed, port=args.port, open_browser=args.open,
                          save_path=args.save_file)
@@ -217,6 +220,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--frames", type=_frames,
                        help=f"snapshots to draw over the run, at most {MAX_FRAMES} (default: 40)")
     train.add_argument("--checkpoint-every", type=_positive_int, help="steps between checkpoints (default: 500)")
+    train.add_argument("--threads", type=_positive_int,
+                       help="threads for NumPy's matrix products (default: 1 for small networks, see README)")
     train.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                        help="show a progress bar (default: when writing to a terminal)")
     train.set_defaults(run=_train)
@@ -255,6 +260,7 @@ def main(argv=None) -> int:
     try:
         with runs.stop_signals_interrupt():  # SIGTERM and SIGHUP end minigan as Ctrl-C does
             backend.current()  # MINIGAN_BACKEND is read here: a bad value is one line, even for --help
+            threads.requested()  # and MINIGAN_THREADS
             args = _parser().parse_args(argv)
             status = args.run(args)
             sys.stdout.flush()  # a closed pipe is noticed here, not at exit
