@@ -23,6 +23,8 @@ a score towards 1 on real and 0 on fake samples, and WGAN-GP, where D is a criti
 
 from __future__ import annotations
 
+import numbers
+
 from minigan import backend, ops, validate
 from minigan.autograd import Tensor, grad
 
@@ -51,7 +53,8 @@ def _targets(targets, like: Tensor, label_smoothing: float = 0.0) -> Tensor:
     if t.ndim and t.shape != like.shape:  # (n,) against (n, 1) would broadcast to an (n, n) loss
         raise ValueError(f"targets of shape {t.shape} do not match the shape {like.shape} they are compared with; "
                          "give one target per output (or one number for all), e.g. targets.reshape(-1, 1)")
-    if not ((t.data >= 0) & (t.data <= 1)).all():  # NaN fails both tests
+    inside = 0 <= raw <= 1 if isinstance(raw, numbers.Real) else ((t.data >= 0) & (t.data <= 1)).all()
+    if not inside:  # NaN fails both tests; a number is checked on the host (no wait for a GPU)
         raise ValueError(f"targets must lie in [0, 1] (1 = real, 0 = fake), got {targets!r}")
     if label_smoothing:
         t = t * (1.0 - label_smoothing) + 0.5 * label_smoothing

@@ -158,6 +158,20 @@ def test_counting_changes_no_number_of_a_training_run():
     assert tally.calls["matmul"] > 0 and tally.readbacks > 0
 
 
+@pytest.mark.parametrize("loss", ["non_saturating", "least_squares", "wgan_gp"])
+def test_a_training_step_waits_for_the_device_once_per_update(loss):
+    # on a GPU each read-back is a wait: the records, gradient norm and finiteness check of an
+    # update come back together, and checks of plain-number arguments stay on the host
+    with counting() as tally:
+        minigan.seed(0)
+        G, D = nn.mlp([2, 16, 2], name="G"), nn.mlp([2, 16, 1], name="D")
+        model = gan.GAN(G, D, data.ring(), gan.GANConfig(batch_size=32, loss=loss, k=2))
+        model.train_step()
+        tally.reset()
+        model.train_step()
+    assert tally.readbacks == 3  # two D-steps, one G-step
+
+
 def test_counting_works_before_anything_has_chosen_the_backend():
     # in a fresh process the backend is chosen on first use; counting() must not mistake
     # "not chosen yet" for "not NumPy" (benchmarks/gan_step.py starts this way)
