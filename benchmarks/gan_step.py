@@ -243,7 +243,7 @@ def gpu_unavailable() -> str | None:
     from minigan import backend
 
     if "cupy" not in backend.available():
-        return "CuPy with a CUDA GPU is not available on this machine"
+        return "CuPy with a CUDA GPU is not available on the machine that ran it"
     if not torch.cuda.is_available():
         return "PyTorch sees no CUDA device"
     return None

@@ -1,6 +1,6 @@
 """How close does minigan get to the machine's limit? FLOPs, matmul throughput, and scaling.
 
-1. The limit: float32 matrix-multiply throughput of NumPy's BLAS on this machine (GFLOP/s).
+1. The limit: float32 matrix-multiply throughput of NumPy's BLAS on the machine that runs it (GFLOP/s).
 2. The work: the matrix-multiply FLOPs of one training step, counted from the layer sizes
    for exactly the products minigan computes (see ``step_flops``).
 3. The fraction: FLOPs per step / measured time per step, against the limit.

@@ -104,15 +104,15 @@ def category(frames: list[str]) -> str:
     line = source_line(innermost["file"], int(innermost["line"])) if innermost else ""
     if any("openblas" in f or "gemm" in f for f in frames) or (innermost and " @ " in line):
         return "matrix products (BLAS)"
-    if any(n.endswith("._update") for n in names):
+    if any(n in ("_adam", "_sgd") for n in names):
         return "optimiser: the update rule (Adam), array work"
-    if any(n.endswith("FlatParameters.gradient") for n in names):
+    if innermost and innermost["file"] == "minigan/fast/fused.py" and "concatenate" in line:
         return "optimiser: gathering the gradients into one flat array"
     if innermost and "_theta_before" in line:
         return "optimiser: keeping θ for undo_step()"
     if any(n.endswith("all_finite") for n in names):
         return "bookkeeping: finiteness check of θ, m, v"
-    if any(n.endswith("grad_norm") for n in names):
+    if any(n.endswith("gradient_norm") for n in names):
         return "bookkeeping: gradient norm"
     if any(n.endswith("_bookkeeping") for n in names) and not leaf_is_python:
         return "bookkeeping: the rest (D(x), D(G(z)), stacking, one read-back)"
