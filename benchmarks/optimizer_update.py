@@ -89,7 +89,8 @@ def main():
         equal = all(np.array_equal(a, b) for a, b in
                     [(theta, fused.theta), (m, fused.banks[fused.bank]["m"]), (v, fused.banks[fused.bank]["v"])])
         numexpr_ms = summary(time_per_call(update, calls=20, repeats=7, warmup=3))
-        numexpr_row = (f"numexpr {numexpr.__version__}, three passes (one thread)", numexpr_ms,
+        numexpr_row = (f"numexpr {numexpr.__version__}, three passes, plus one copy that puts θ back before each "
+                       "(one thread)", numexpr_ms,
                        "θ, m, v " + ("equal" if equal else "NOT equal") + " bit for bit to the fused rule's")
     except ImportError:
         numexpr_row = None
@@ -105,7 +106,8 @@ def main():
         p.grad = torch.full_like(p, 1e-2)
     torch_opt = torch.optim.Adam(params, lr=2e-4, betas=(0.5, 0.999))
     torch_ms = summary(time_per_call(torch_opt.step, calls=20, repeats=7, warmup=3))
-    rows.append((f"PyTorch {torch.__version__} torch.optim.Adam (its default implementation on the CPU)",
+    rows.append((f"PyTorch {torch.__version__} torch.optim.Adam (its default on the CPU: one tensor at a time, "
+                 "compound in-place operations such as addcmul_ and addcdiv_)",
                  torch_ms, ""))
 
     text = [f"Machine: {machine()}. Parameters: {size:,} float32, in {len(opt.params)} arrays; one thread. "

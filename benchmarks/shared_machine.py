@@ -22,6 +22,7 @@ count too, which is why the load averages are printed with every result.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -143,7 +144,7 @@ def by_size(keys, many: int, quiet_load: float | None = None) -> list[str]:
         cells, loads = {}, []
         wait_for_quiet(quiet_load)
         for busy in (False, True):
-            context = BusyProgram() if busy else _Nothing()
+            context = BusyProgram() if busy else contextlib.nullcontext()
             with context:
                 loads.append(load())
                 for n in (1, many):
@@ -153,14 +154,6 @@ def by_size(keys, many: int, quiet_load: float | None = None) -> list[str]:
                     f"| {loads[0]}, {loads[1]} |")
         print(rows[-1], flush=True)
     return rows
-
-
-class _Nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return None
 
 
 def main():
@@ -207,7 +200,7 @@ def main():
         "command: start, training, pictures, checkpoint), on the machine as it was, then beside one busy "
         "program (`python -c \"while True: pass\"`):",
         "",
-        "| BLAS threads | steps | idle, s | beside one busy program, s | busy / idle | load averages (1/5/15 min) idle, busy |",
+        "| BLAS threads | steps | idle, s | beside one busy program, s | busy / idle | load averages (1/5/15 min) as the idle and the busy run started |",
         "|---|---|---|---|---|---|",
         *job_rows,
     ]
@@ -219,7 +212,7 @@ def main():
             f"product in multiply-adds (m·k·n), and the threads minigan's policy picks for it:",
             "",
             f"| step | largest product | 1 thread, idle | {many} threads, idle | 1 thread, busy "
-            f"| {many} threads, busy | threads the policy picks, cores free | load averages idle, busy |",
+            f"| {many} threads, busy | threads the policy picks, cores free | load averages as the idle and the busy runs started |",
             "|---|---|---|---|---|---|---|---|",
             *size_rows,
         ]

@@ -102,13 +102,13 @@ def category(frames: list[str]) -> str:
     leaf_is_python = re.search(r"\.py:\d+\)$", frames[-1]) is not None
     innermost = ours[-1] if ours else None
     line = source_line(innermost["file"], int(innermost["line"])) if innermost else ""
-    if any("openblas" in f or "gemm" in f for f in frames) or (innermost and " @ " in line):
+    if any("gemm" in f for f in frames) or (innermost and " @ " in line):  # not OpenBLAS's sdot (the norm)
         return "matrix products (BLAS)"
     if any(n in ("_adam", "_sgd") for n in names):
         return "optimiser: the update rule (Adam), array work"
     if innermost and innermost["file"] == "minigan/fast/fused.py" and "concatenate" in line:
         return "optimiser: gathering the gradients into one flat array"
-    if innermost and "_theta_before" in line:
+    if innermost and "theta_before" in line:
         return "optimiser: keeping θ for undo_step()"
     if any(n.endswith("all_finite") for n in names):
         return "bookkeeping: finiteness check of θ, m, v"

@@ -53,8 +53,9 @@ def _targets(targets, like: Tensor, label_smoothing: float = 0.0) -> Tensor:
     if t.ndim and t.shape != like.shape:  # (n,) against (n, 1) would broadcast to an (n, n) loss
         raise ValueError(f"targets of shape {t.shape} do not match the shape {like.shape} they are compared with; "
                          "give one target per output (or one number for all), e.g. targets.reshape(-1, 1)")
-    inside = 0 <= raw <= 1 if isinstance(raw, numbers.Real) else ((t.data >= 0) & (t.data <= 1)).all()
-    if not inside:  # NaN fails both tests; a number is checked on the host (no wait for a GPU)
+    number = isinstance(raw, numbers.Real)  # checked on the host, as cast: no wait for a GPU
+    inside = 0 <= like.dtype.type(raw) <= 1 if number else ((t.data >= 0) & (t.data <= 1)).all()
+    if not inside:  # NaN fails both tests
         raise ValueError(f"targets must lie in [0, 1] (1 = real, 0 = fake), got {targets!r}")
     if label_smoothing:
         t = t * (1.0 - label_smoothing) + 0.5 * label_smoothing

@@ -12,8 +12,10 @@ So minigan decides, first match wins:
 
 1. ``set_num_threads(n)``, or ``minigan train --threads N``, which calls it;
 2. the environment variable ``MINIGAN_THREADS=N``;
-3. ``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS`` (or MKL's, BLIS's) if you set one:
-   the BLAS read it when it started, and minigan leaves it so;
+3. the thread variable of the BLAS NumPy loaded, if you set it to a positive whole number
+   (``OPENBLAS_NUM_THREADS`` or ``OMP_NUM_THREADS`` for OpenBLAS, ``MKL_NUM_THREADS`` or
+   ``OMP_NUM_THREADS`` for MKL, ``BLIS_NUM_THREADS`` or ``OMP_NUM_THREADS`` for BLIS): the BLAS
+   read it when it started, and minigan leaves it so;
 4. otherwise, the work's size: one thread, unless the largest matrix product of a
    training step has at least ``LARGE_PRODUCT`` multiply-adds (m·k·n for an (m, k) by
    (k, n) product); then one thread per free core: the cores minus the load average of
@@ -33,20 +35,25 @@ import numpy  # noqa: F401  (loads NumPy's BLAS: threadpoolctl finds only librar
 import threadpoolctl
 
 __all__ = [
-    "ENV_VAR", "BLAS_ENV_VARS", "LARGE_PRODUCT", "set_num_threads", "get_num_threads", "requested",
+    "ENV_VAR", "BLAS_ENV_VARS", "LARGE_PRODUCT", "MAX_THREADS", "set_num_threads", "get_num_threads", "requested",
     "cores", "free_cores", "largest_product", "choose", "configure", "child_environment",
 ]
 
 ENV_VAR = "MINIGAN_THREADS"
-BLAS_ENV_VARS = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                 "BLIS_NUM_THREADS")  # read by the BLAS libraries themselves when they start
+_READ_BY = {  # the thread variables each BLAS reads when it starts, first match wins
+    "openblas": ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"),
+    "mkl": ("MKL_NUM_THREADS", "OMP_NUM_THREADS"),
+    "blis": ("BLIS_NUM_THREADS", "OMP_NUM_THREADS"),
+}
+BLAS_ENV_VARS = tuple(dict.fromkeys(name for names in _READ_BY.values() for name in names))
 LARGE_PRODUCT = 2**30  # multiply-adds: a batch of 1024 through a 1024 × 1024 layer, about 10 ms on one core
+MAX_THREADS = 1024  # more than any machine minigan runs on; a larger count is a typo
 
 
 def _thread_count(name: str, value) -> int:
-    """``value`` as a thread count, a whole number ≥ 1, else a ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive whole number, got {value!r}")
+    """``value`` as a thread count, a whole number from 1 to MAX_THREADS, else a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 1 <= value <= MAX_THREADS:
+        raise ValueError(f"{name} must be a positive whole number (at most {MAX_THREADS}), got {value!r}")
     return int(value)
 
 
@@ -74,7 +81,7 @@ def requested(environ=os.environ) -> int | None:
     try:
         return _thread_count(name, int(text))
     except ValueError:
-        raise ValueError(f"{name} must be a positive whole number, got {text!r}") from None
+        raise ValueError(f"{name} must be a positive whole number (at most {MAX_THREADS}), got {text!r}") from None
 
 
 def cores() -> int:
@@ -112,8 +119,8 @@ def choose(asked: int | None = None, largest: int | None = None, environ=os.envi
     from_environment = requested(environ)
     if from_environment is not None:
         return from_environment, f"{ENV_VAR}={from_environment}"
-    for name in BLAS_ENV_VARS:
-        if environ.get(name, "").strip():
+    for name in _variables_of_the_blas():
+        if environ.get(name, "").strip().isdigit() and int(environ[name]) > 0:
             return None, f"{name}={environ[name].strip()} (left to the BLAS)"
     if largest is not None and largest >= LARGE_PRODUCT:
         free = free_cores() if free is None else free
@@ -129,11 +136,17 @@ def configure(asked: int | None = None, largest: int | None = None) -> int:
     return get_num_threads()
 
 
-def child_environment(asked: int | None = None, environ=os.environ) -> dict:
+def _variables_of_the_blas() -> list[str]:
+    """The thread variables the BLAS that NumPy loaded reads (all of them if none is known)."""
+    apis = {info["internal_api"] for info in _blas().info()} & _READ_BY.keys() or _READ_BY.keys()
+    return list(dict.fromkeys(name for api in sorted(apis) for name in _READ_BY[api]))
+
+
+def child_environment(environ=os.environ) -> dict:
     """The environment for a Python program started from here (``minigan demo``), whose BLAS reads
     its thread count from the environment when it starts: ``environ`` plus that count, chosen as
     ``choose`` does for work of unknown size, unless the user's own BLAS variable stands."""
-    threads, _ = choose(asked, None, environ)
+    threads, _ = choose(None, None, environ)
     if threads is None:
         return dict(environ)
     return {**environ, **{name: str(threads) for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",

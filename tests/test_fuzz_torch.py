@@ -31,6 +31,7 @@ OPS = {
     "softplus": (lambda a, b: ops.softplus(a), lambda a, b: torch.nn.functional.softplus(a)),
     "clip": (lambda a, b: ops.clip(a, -0.5, 0.7), lambda a, b: torch.clamp(a, -0.5, 0.7)),
     "matmul_T": (lambda a, b: a @ b.T, lambda a, b: a @ b.T),
+    "linear": (lambda a, b: ops.linear(a, b.T, b[:, 0]), lambda a, b: torch.nn.functional.linear(a, b, b[:, 0])),
     "sum_axis0_keep": (lambda a, b: a.sum(0, keepdims=True) + b, lambda a, b: a.sum(0, keepdim=True) + b),
     "mean_axis1": (lambda a, b: a.mean(1, keepdims=True) * b, lambda a, b: a.mean(1, keepdim=True) * b),
     "max_axis1": (lambda a, b: a.max(1, keepdims=True) - b, lambda a, b: a.max(1, keepdim=True).values - b),

@@ -40,7 +40,21 @@ def test_the_choice_follows_the_request_then_minigan_threads_then_the_blas_varia
     assert threads.choose(None, small, {"MINIGAN_THREADS": " ", "OPENBLAS_NUM_THREADS": ""})[0] == 1  # blank: unset
 
 
-@pytest.mark.parametrize("value", ["abc", "0", "-1", "1.5", "2 threads"])
+@pytest.mark.parametrize("value", ["0", "-1", "abc", ""])
+def test_a_blas_variable_the_blas_would_not_honour_leaves_the_choice_to_minigan(value):
+    # OpenBLAS reads 0 or a word as "one thread per core": the very default the policy exists to avoid
+    assert threads.choose(None, None, {"OPENBLAS_NUM_THREADS": value}) == (1, "small matrix products")
+
+
+def test_only_the_variables_of_the_blas_numpy_loaded_are_left_to_it():
+    loaded = {info["internal_api"] for info in threads._blas().info()}
+    if loaded != {"openblas"}:
+        pytest.skip(f"NumPy's BLAS here is {loaded or 'none'}, not OpenBLAS")
+    assert threads.choose(None, None, {"MKL_NUM_THREADS": "3"})[0] == 1  # OpenBLAS never reads it
+    assert threads.choose(None, None, {"OMP_NUM_THREADS": "3"})[0] is None
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-1", "1.5", "2 threads", "2000", "99999999999999999999"])
 def test_a_bad_minigan_threads_is_a_one_line_error_naming_it(value):
     with pytest.raises(ValueError) as caught:
         threads.requested({"MINIGAN_THREADS": value})
@@ -48,7 +62,7 @@ def test_a_bad_minigan_threads_is_a_one_line_error_naming_it(value):
     assert "MINIGAN_THREADS" in message and repr(value) in message and "\n" not in message
 
 
-@pytest.mark.parametrize("value", [0, -2, 1.5, True, "2", None])
+@pytest.mark.parametrize("value", [0, -2, 1.5, True, "2", None, threads.MAX_THREADS + 1])
 def test_set_num_threads_refuses_what_is_not_a_positive_whole_number(value):
     with pytest.raises(ValueError, match="threads must be a positive whole number"):
         threads.set_num_threads(value)
@@ -92,8 +106,10 @@ def test_train_runs_small_networks_on_one_thread_and_follows_the_threads_flag(tw
 @pytest.mark.parametrize("args, env, fragment", [
     (["train", "--threads", "0"], {}, "argument --threads: expected a positive whole number, got 0"),
     (["train", "--threads", "two"], {}, "argument --threads: expected a positive whole number, got two"),
+    (["train", "--threads", "99999999999999999999"], {}, "argument --threads: expected at most 1024 threads"),
+    (["train", "--steps", "1"], {"MINIGAN_THREADS": "99999999999999999999"}, "(at most 1024), got '99999999999999999999'"),
     (["train", "--steps", "1"], {"MINIGAN_THREADS": "two"}, "MINIGAN_THREADS (an environment variable) must be "
-                                                            "a positive whole number, got 'two'"),
+                                                            "a positive whole number (at most 1024), got 'two'"),
     (["demo", "--list"], {"MINIGAN_THREADS": "0"}, "MINIGAN_THREADS"),
 ])
 def test_a_bad_thread_count_on_the_command_line_is_one_line_and_nothing_is_written(args, env, fragment, tmp_path):

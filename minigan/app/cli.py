@@ -47,6 +47,13 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text}") from None
 
 
+def _thread_count(text: str) -> int:
+    number = _positive_int(text)
+    if number > threads.MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"expected at most {threads.MAX_THREADS} threads, got {text}")
+    return number
+
+
 def _frames(text: str) -> int:
     number = _positive_int(text)
     if number > MAX_FRAMES:
@@ -220,7 +227,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--frames", type=_frames,
                        help=f"snapshots to draw over the run, at most {MAX_FRAMES} (default: 40)")
     train.add_argument("--checkpoint-every", type=_positive_int, help="steps between checkpoints (default: 500)")
-    train.add_argument("--threads", type=_positive_int,
+    train.add_argument("--threads", type=_thread_count,
                        help="threads for NumPy's matrix products (default: 1 for small networks, see README)")
     train.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                        help="show a progress bar (default: when writing to a terminal)")
