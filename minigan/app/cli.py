@@ -47,18 +47,14 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text}") from None
 
 
-def _thread_count(text: str) -> int:
-    number = _positive_int(text)
-    if number > threads.MAX_THREADS:
-        raise argparse.ArgumentTypeError(f"expected at most {threads.MAX_THREADS} threads, got {text}")
-    return number
-
-
-def _frames(text: str) -> int:
-    number = _positive_int(text)
-    if number > MAX_FRAMES:
-        raise argparse.ArgumentTypeError(f"expected at most {MAX_FRAMES} snapshots, got {text}")
-    return number
+def _at_most(limit: int, what: str):
+    """The argparse type of a positive whole number of ``what``, at most ``limit``."""
+    def parse(text: str) -> int:
+        number = _positive_int(text)
+        if number > limit:
+            raise argparse.ArgumentTypeError(f"expected at most {limit} {what}, got {text}")
+        return number
+    return parse
 
 
 def _positive_float(text: str) -> float:
@@ -224,10 +220,10 @@ def _parser() -> argparse.ArgumentParser:
                             "exactly one train-images-idx3-ubyte (plain or .gz; the t10k-* test set is never "
                             "picked); with --resume: where the run's file is now, if it moved")
     train.add_argument("--log-every", type=_positive_int, help="steps between rows of metrics.csv (default: 10)")
-    train.add_argument("--frames", type=_frames,
+    train.add_argument("--frames", type=_at_most(MAX_FRAMES, "snapshots"),
                        help=f"snapshots to draw over the run, at most {MAX_FRAMES} (default: 40)")
     train.add_argument("--checkpoint-every", type=_positive_int, help="steps between checkpoints (default: 500)")
-    train.add_argument("--threads", type=_thread_count,
+    train.add_argument("--threads", type=_at_most(threads.MAX_THREADS, "threads"),
                        help="threads for NumPy's matrix products (default: 1 for small networks, see README)")
     train.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                        help="show a progress bar (default: when writing to a terminal)")
