@@ -362,6 +362,7 @@ def _train(model, run, out, steps, history, snapshots, log_every, frames, checkp
     metrics_path, checkpoint_path = out / "metrics.csv", out / CHECKPOINT
     logged = [r for r in history.records if r["step"] % log_every == 0]
     saved_at = model.step if checkpoint_path.exists() else None
+    resumed_at = model.step
 
     def save_checkpoint():
         nonlocal saved_at
@@ -409,6 +410,8 @@ def _train(model, run, out, steps, history, snapshots, log_every, frames, checkp
     except OSError as exc:  # a full disk while writing metrics.csv
         kept = f"the checkpoint of step {saved_at} is kept" if saved_at is not None else "no checkpoint was written"
         raise RunError(f"cannot write {exc.filename or out}: {exc.strerror or exc}; {kept}") from None
+    if status == 0 and resumed_at == saved_at == steps:  # resumed with nothing left to train: still record
+        save_checkpoint()  # what it was resumed with (a moved data file, other output settings)
     if stop() and model.step < steps and status == 0:  # never save a run that diverged
         save_checkpoint()
         print(f"interrupted by {signal.Signals(stop.signum).name} at step {model.step}; checkpoint saved to "
