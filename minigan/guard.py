@@ -45,15 +45,22 @@ def gradient_norm(optimizer):
     return xp.sqrt(sum(xp.vdot(g, g) for g in grads)) if grads else xp.zeros((), optimizer.params[0].dtype)
 
 
-def all_finite(optimizer):
+def all_finite(optimizer, exact: bool = True):
     """True (a one-element boolean array, not yet read back) if every parameter and every state
-    buffer is finite: one reduction per flat array after a fused update."""
+    buffer is finite: one reduction per flat array after a fused update.
+
+    ``exact=False``: whether Σa² of each array is finite, one pass of BLAS's dot product with no
+    temporary array. Any NaN or infinity makes it NaN or inf; finite values make it finite unless
+    they are huge (|a| above about 1e19 in float32), so False then needs the exact check to be sure.
+    """
     fused = optimizer.fused
     if fused is not None and fused.intact():
         arrays = [fused.theta, *fused.banks[fused.bank].values()]
     else:
         arrays = [p.data for p in optimizer.params] + [b for state in optimizer.state for b in state.values()]
     xp = backend.array_module(arrays[0])
+    if not exact:
+        return xp.isfinite(xp.stack([xp.vdot(a, a) for a in arrays]).sum())
     return xp.all(xp.stack([xp.isfinite(a).all() for a in arrays]))
 
 
@@ -64,9 +71,11 @@ def checked_record(quantities: dict, optimizer, player: str, step: int, where: s
     names = [*quantities, f"grad_norm_{player}", f"{player.upper()}'s parameters or optimiser state"]
     scalars = [q.data for q in quantities.values()] + [gradient_norm(optimizer)]
     xp, dtype = backend.array_module(scalars[0]), scalars[0].dtype
-    scalars.append(xp.where(all_finite(optimizer), 0.0, math.nan))  # 0 if all finite, else NaN
+    scalars.append(xp.where(all_finite(optimizer, exact=False), 0.0, math.nan))  # 0 if all finite, else NaN
     values = backend.to_numpy(xp.stack([xp.asarray(v, dtype=dtype) for v in scalars])).tolist()  # one read-back
     for name, value in zip(names, values):
+        if name == names[-1] and not math.isfinite(value) and bool(all_finite(optimizer)):
+            continue  # only Σa² overflowed: huge values, all finite
         if not math.isfinite(value):
             try:
                 optimizer.undo_step()
