@@ -59,7 +59,7 @@ DRAWING_STEP = 0.01  # a stroke adds a point each time the mouse has moved this 
 
 # Where everything sits, as (left, bottom, width, height) fractions of the figure.
 LAYOUT = {
-    "model": (0.01, 0.60, 0.26, 0.35), "frame": (0.30, 0.367, 0.31, 0.533), "colour key": (0.615, 0.367, 0.008, 0.533),
+    "model": (0.01, 0.60, 0.245, 0.35), "frame": (0.30, 0.367, 0.31, 0.533), "colour key": (0.615, 0.367, 0.008, 0.533),
     "loss chart": (0.705, 0.665, 0.285, 0.255), "d chart": (0.705, 0.37, 0.285, 0.225),
     "step D": (0.01, 0.255, 0.065, 0.045), "step G": (0.08, 0.255, 0.065, 0.045),
     "step round": (0.15, 0.255, 0.08, 0.045), "play": (0.235, 0.255, 0.06, 0.045),
