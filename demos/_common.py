@@ -20,6 +20,17 @@ for _stream in (sys.stdout, sys.stderr):  # a terminal that cannot show an η ge
         _stream.reconfigure(errors="backslashreplace")
 
 
+def _missing_package(kind, error, traceback):
+    """A demo that needs an extra which is not installed says so in one line, not a traceback."""
+    if not issubclass(kind, ImportError):
+        return sys.__excepthook__(kind, error, traceback)
+    print(f"{Path(sys.argv[0]).stem}: error: {error}", file=sys.stderr)
+    sys.exit(2)
+
+
+sys.excepthook = _missing_package
+
+
 # The ring trained plainly, as the original GAN papers train it: constant learning rates, samples
 # from G's own weights. The ring preset adds two remedies (benchmarks/quality.py) that make its G
 # sharper but slower to settle; demos that compare games or networks on the ring use this instead,
@@ -54,7 +65,8 @@ def report(written: list, look_at: list[str]) -> None:
 
 def progress(total: int, what: str = "training") -> tqdm:
     """A progress bar on stderr for a demo that runs more than a few seconds: ``bar.update()`` per step."""
-    return tqdm(total=total, desc=what, unit="step", mininterval=0.5, leave=False, dynamic_ncols=True)
+    return tqdm(total=total, desc=what, unit="step", mininterval=0.5, leave=False, dynamic_ncols=True,
+                disable=None)  # None: only on a terminal, as minigan train does
 
 
 def save_results(args: argparse.Namespace, **numbers) -> Path:

@@ -86,7 +86,7 @@ report([
     plot.save(fig, args.out / "moments.png"),
     plot.history_figure(history, args.out / "losses.png"),
 ], [
-    "training.png: the green histogram p_g slides from near 0 onto the dotted p_data; "
+    "training.png: the orange histogram p_g slides from near 0 onto the dotted p_data; "
     "the dashed D(x) is high where p_data > p_g and flattens to ½ as they meet",
     "training.png: where the samples are, D(x) follows the red D*(x) = p_data / (p_data + p_g), drawn from "
     "the exact p_g = N(b, a²); in the last panel D* lies flat at ½ over the data",

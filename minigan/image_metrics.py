@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from minigan import validate
+from minigan.data import INSTALL_DEMOS
 
 __all__ = ["parzen_log_likelihood", "choose_parzen_sigma", "PAPER_SIGMAS", "DigitClassifier", "classifier_score",
            "frechet_distance", "class_shares", "two_sample_accuracy", "nearest_neighbours", "to_unit_interval",
@@ -111,7 +112,7 @@ def _sklearn(what: str):
         import sklearn  # noqa: F401
     except ImportError:
         raise ImportError(f"{what} needs scikit-learn, which is not installed; "
-                          "install it with: pip install 'minigan[demos]'") from None
+                          f"install it, {INSTALL_DEMOS}") from None
 
 
 @dataclass

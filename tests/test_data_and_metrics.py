@@ -178,7 +178,7 @@ def test_digits_load_as_64_features_in_unit_range():
 def test_digits_without_scikit_learn_say_how_to_get_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn", None)  # as if it were not installed
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
-    with pytest.raises(ImportError, match=r"pip install 'minigan\[demos\]'"):
+    with pytest.raises(ImportError, match=r"pip install -e '\.\[demos\]'"):
         data.load_digits()
 
 

@@ -1,5 +1,6 @@
 """Every demo runs (in --quick mode) and writes real pictures."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,3 +30,14 @@ def test_demo_quick_mode_writes_its_pictures(demo, tmp_path):
     assert pictures, "the demo wrote no picture"
     for picture in pictures:
         assert_real_image(picture, frames=None)
+
+
+def test_a_demo_whose_extra_is_missing_says_so_in_one_line(tmp_path):
+    # what a demo does when scikit-learn or mlxtend (the 'demos' extra) is not installed
+    script = tmp_path / "needs_an_extra.py"
+    script.write_text("import _common\nraise ImportError(\"it needs scikit-learn, which is not installed\")\n")
+    demos = Path(__file__).parent.parent / "demos"
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(demos)})
+    assert result.returncode == 2
+    assert result.stderr.strip() == "needs_an_extra: error: it needs scikit-learn, which is not installed"

