@@ -121,7 +121,6 @@ def _train(args) -> int:
         out = runs.writable_folder(Path(args.resume))
         run["output"].update(output)
         steps = args.steps or run["steps"]
-        print(f"resuming {out} at step {model.step} of {steps}")
     else:
         model, run, out, steps = runs.start(
             args.data or "ring", seed=0 if args.seed is None else args.seed, overrides=_given(args, OVERRIDABLE),

@@ -103,7 +103,8 @@ def writable_folder(path: Path) -> Path:
         with tempfile.TemporaryFile(dir=path):  # a new file of its own: never one already there
             pass
     except OSError as exc:
-        raise RunError(f"cannot write to output folder {path}: {exc.strerror or exc}") from None
+        problem = "it is a file, not a folder" if path.is_file() else exc.strerror or exc
+        raise RunError(f"cannot write to output folder {path}: {problem}") from None
     return path
 
 
@@ -341,6 +342,8 @@ def train(model, run: dict, out: Path, steps: int, *, history: History | None = 
                        f"have decayed to 0, so the extra steps would change nothing; start a new run with --steps {steps}")
     if frames > run_state.MAX_FRAMES:
         raise RunError(f"--frames {frames}: a run draws at most {run_state.MAX_FRAMES} snapshots")
+    if history is not None:
+        print(f"resuming {out} at step {model.step} of {steps}")
     with exclusive(out):  # one run at a time writes into a folder
         _check_output_files(out)
         with StopRequest() as stop:  # from here on a stop signal is answered at a step boundary
