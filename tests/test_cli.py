@@ -356,3 +356,12 @@ def test_the_data_set_names_have_one_home_each():
             assert accepted, name
         except checkpoint.SchemaError:
             assert not accepted, name
+
+
+@pytest.mark.parametrize("command", ["train", "lab"])
+def test_an_unknown_option_points_to_its_commands_help(command, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main([command, "--bogus"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"minigan {command}: error: unrecognized arguments: --bogus (see: minigan {command} --help)"

@@ -226,14 +226,14 @@ def _parser() -> argparse.ArgumentParser:
                        help="threads for NumPy's matrix products (default: 1 for small networks, see README)")
     train.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                        help="show a progress bar (default: when writing to a terminal)")
-    train.set_defaults(run=_train)
+    train.set_defaults(run=_train, parser=train)
 
     demo = commands.add_parser("demo", help="run one of the demos (see --list)",
                                description="Run a demo script from demos/; extra arguments go to the demo.")
     demo.add_argument("name", nargs="?", help="the demo to run")
     demo.add_argument("--list", action="store_true", help="list the demos")
     demo.add_argument("demo_args", nargs=argparse.REMAINDER, help="arguments for the demo, e.g. --quick")
-    demo.set_defaults(run=_demo)
+    demo.set_defaults(run=_demo, parser=demo)
 
     lab = commands.add_parser("lab", help="step D and G by hand and watch GAN Lab's views, in a window or a browser",
                               description="Open the lab: step D, step G, rounds, play, slow motion through the "
@@ -251,7 +251,7 @@ def _parser() -> argparse.ArgumentParser:
     lab.add_argument("--open", action="store_true", help="with --browser: open the page in the default web browser")
     lab.add_argument("--save-file", default="minigan-lab.npz",
                      help="the file the lab's save and load buttons use (default: minigan-lab.npz)")
-    lab.set_defaults(run=_lab)
+    lab.set_defaults(run=_lab, parser=lab)
     return parser
 
 
@@ -263,7 +263,9 @@ def main(argv=None) -> int:
         with runs.stop_signals_interrupt():  # SIGTERM and SIGHUP end minigan as Ctrl-C does
             backend.current()  # MINIGAN_BACKEND is read here: a bad value is one line, even for --help
             threads.requested()  # and MINIGAN_THREADS
-            args = _parser().parse_args(argv)
+            args, unknown = _parser().parse_known_args(argv)
+            if unknown:  # named by the command's own parser, so the hint is its --help
+                args.parser.error(f"unrecognized arguments: {' '.join(unknown)}")
             status = args.run(args)
             sys.stdout.flush()  # a closed pipe is noticed here, not at exit
             return status
