@@ -343,7 +343,8 @@ def train(model, run: dict, out: Path, steps: int, *, history: History | None = 
     if frames > run_state.MAX_FRAMES:
         raise RunError(f"--frames {frames}: a run draws at most {run_state.MAX_FRAMES} snapshots")
     if history is not None:
-        print(f"resuming {out} at step {model.step} of {steps}")
+        print(f"resuming {out} at step {model.step} of {steps}" if model.step < steps else
+              f"{out} is at step {steps} of {steps}: nothing left to train; drawing its pictures again")
     with exclusive(out):  # one run at a time writes into a folder
         _check_output_files(out)
         with StopRequest() as stop:  # from here on a stop signal is answered at a step boundary
