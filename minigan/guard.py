@@ -74,13 +74,12 @@ def checked_record(quantities: dict, optimizer, player: str, step: int, where: s
     scalars.append(xp.where(all_finite(optimizer, exact=False), 0.0, math.nan))  # 0 if all finite, else NaN
     values = backend.to_numpy(xp.stack([xp.asarray(v, dtype=dtype) for v in scalars])).tolist()  # one read-back
     for name, value in zip(names, values):
-        if name == names[-1] and not math.isfinite(value) and bool(all_finite(optimizer)):
-            continue  # only Σa² overflowed: huge values, all finite
-        if not math.isfinite(value):
-            try:
-                optimizer.undo_step()
-                undone = True
-            except RuntimeError:  # it updated the parameters one by one: nothing kept to undo it with
-                undone = False
-            raise DivergenceError(step, name, value, where, undone)
+        if math.isfinite(value) or (name == names[-1] and bool(all_finite(optimizer))):
+            continue  # (the last: only Σa² overflowed, on huge values that are all finite)
+        try:
+            optimizer.undo_step()
+            undone = True
+        except RuntimeError:  # it updated the parameters one by one: nothing kept to undo it with
+            undone = False
+        raise DivergenceError(step, name, value, where, undone)
     return dict(zip(names[:-1], values[:-1]))

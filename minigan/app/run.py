@@ -403,8 +403,9 @@ def _train(model, run, out, steps, history, snapshots, log_every, frames, checkp
                    disable=None if progress is None else not progress, dynamic_ncols=True)
         status = 0
         try:
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # the guard names a NaN or an
-                model.train(steps - model.step, callbacks=after_each_step, stop=stop, history=history)  # inf
+            # no NumPy warnings of an overflow: the guard names a NaN or an infinity in one line
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                model.train(steps - model.step, callbacks=after_each_step, stop=stop, history=history)
         except DivergenceError as exc:
             bar.close()
             kept = f"the last good checkpoint is kept at {checkpoint_path}" if checkpoint_path.exists() \
