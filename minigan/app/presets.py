@@ -83,8 +83,8 @@ def paper_mnist_networks(data, latent_dim: int, dtype: str = "float32"):
 
 
 def mnist_networks(data, latent_dim: int, dtype: str = "float32"):
-    """The 'mnist' preset's networks: the MLPs of make_networks (G z-256-512-784 ending in tanh,
-    D 784-512-256-1 with LeakyReLU) with two ideas of the paper's networks:
+    """The 'mnist' preset's networks: G z-256-512-1024-784 with LeakyReLU ending in tanh, D
+    784-512-256-1 with LeakyReLU, and two ideas of the paper's networks:
 
     - dropout in D, 0.2 on its input and 0.5 after each hidden layer: with only 4,000 training
       images, D otherwise learns them by heart and G chases its quirks; in our trials it cut the
@@ -92,8 +92,12 @@ def mnist_networks(data, latent_dim: int, dtype: str = "float32"):
     - G's output biases at atanh of each pixel's mean (clipped to ±0.999), the paper's start at
       the average image: pixels black in every image start saturated, and G's samples keep a
       clean black border instead of a speckled one.
+
+    G is larger than D and its hidden units leak (slope 0.2): over 20,000 steps on seed 0 that
+    raised the classifier score from 7.5 to 8.3 and cut the Fréchet distance from 16.5 to 9.4
+    against G z-256-512-784 with ReLU over 10,000 (benchmarks/RESULTS.md measures every seed).
     """
-    G = nn.mlp([latent_dim, 256, 512, data.dim], activation="relu", output_activation="tanh", dtype=dtype, name="G")
+    G = nn.mlp([latent_dim, 256, 512, 1024, data.dim], activation="leaky_relu", output_activation="tanh", dtype=dtype, name="G")
     G.layers[-2].bias.data[...] = backend.asarray(np.arctanh(np.clip(data.mean, -0.999, 0.999)), dtype=dtype)
     D = nn.Sequential(
         nn.Dropout(0.2),
@@ -108,7 +112,7 @@ def mnist_networks(data, latent_dim: int, dtype: str = "float32"):
 # 30,000 steps in about 2 and 2.5 minutes a seed; the ring is `minigan train`'s default job, so it
 # stays near a minute.
 RING_STEPS, PACGAN_RING_STEPS, GRID_STEPS = 24000, 36000, 30000
-PAPER_MNIST_STEPS, MNIST_STEPS = 6000, 10000
+PAPER_MNIST_STEPS, MNIST_STEPS = 6000, 20000
 
 PRESETS = {
     # a 1-D Normal, as in Figure 1 of Goodfellow et al. 2014: G is affine (z ↦ a z + b), so it can learn exactly a mean and a spread
@@ -155,7 +159,7 @@ PRESETS = {
                           note="the GAN paper's MNIST networks and SGD; see benchmarks/RESULTS.md (mnist_quality)"),
     # Tuned for the bundled MNIST: mnist_networks (dropout in D, G starting at the average image),
     # Adam, the average of G's weights and learning rates falling to 0 over the second half.
-    "mnist": Preset(steps=MNIST_STEPS, latent_dim=100, hidden=(256, 512), networks=mnist_networks,
+    "mnist": Preset(steps=MNIST_STEPS, latent_dim=100, hidden=(256, 512, 1024), networks=mnist_networks,
                     config=dict(batch_size=128, lr_g=2e-4, lr_d=2e-4, g_average=0.999), lr_decay=(1 / 2, 1),
                     note="see benchmarks/RESULTS.md (mnist_quality)"),
 }
