@@ -53,12 +53,15 @@ def arguments(doc: str, name: str) -> argparse.Namespace:
     return args
 
 
-def report(written: list, look_at: list[str]) -> None:
-    """Print the files a demo wrote and what to look at in them."""
+def report(args: argparse.Namespace, written: list, look_at: list[str]) -> None:
+    """Print the files a demo wrote and what to look at in them (which describes a full run)."""
     print("wrote:")
     for path in written:
         print(f"  {path}")
-    print("what to look at:")
+    if args.quick:
+        print("what to look at: after a full run (this --quick run was too short to show all of it):")
+    else:
+        print("what to look at:")
     for line in look_at:
         print(f"  - {line}")
 

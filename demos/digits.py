@@ -80,7 +80,7 @@ written = [
     plot.save_gif(snapshots, digits, args.out / "digits.gif"),
 ]
 
-report(written, [
+report(args, written, [
     "digits_training.png: the same 64 z at five moments: noise at step 0, digits by the second panel, "
     "sharper strokes after",
     "digits_samples.png: most samples read as digits 0-9; some are smudged or mix two digits",

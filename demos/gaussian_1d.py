@@ -80,7 +80,7 @@ print(f"at step {steps}, D*(x) over x in [3, 5] lies between {d_star_end.min():.
 save_results(args, steps=steps, mean=b_end, std=abs(a_end), jsd=theory.js_divergence(p_data, p_g_end),
              d_real=history["d_real"][last].mean(), d_fake=history["d_fake"][last].mean(),
              d_star_min=d_star_end.min(), d_star_max=d_star_end.max())
-report([
+report(args, [
     plot.training_figure(panels, p_data, args.out / "training.png", panels=len(panels)),
     plot.save_gif(snapshots, p_data, args.out / "training.gif"),
     plot.save(fig, args.out / "moments.png"),

@@ -105,7 +105,7 @@ axes[0].set_ylabel("G's mean b")
 save_results(args, steps=steps, largest_gradient_error=largest_error,
              final_mean={f"{optimiser} {name}": run[0][-1] for (optimiser, name), run in runs.items()},
              final_std={f"{optimiser} {name}": run[1] for (optimiser, name), run in runs.items()})
-report([
+report(args, [
     plot.save(fig, args.out / "losses_and_gradients.png"),
     plot.save(fig_train, args.out / "training_with_each_loss.png"),
 ], [

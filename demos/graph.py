@@ -24,7 +24,7 @@ for g in graphs.values():
 
 save_results(args, **{name: dict(functions=len(g.functions()), leaves=len(g.leaves()),
                                  with_gradient=sum(n.gets_gradient for n in g.leaves())) for name, g in graphs.items()})
-report([graph.figure(graphs, args.out / "graph.png")], [
+report(args, [graph.figure(graphs, args.out / "graph.png")], [
     "top (D-step): two lanes, real x and the fakes, through the same three Linear layers of D into "
     "L_D,r and L_D,f; the fakes' box is the cut: nothing leads from it into G",
     "bottom (G-step): the red path runs right to left from L_G through D's layers and G(z) into each of "

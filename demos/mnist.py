@@ -126,7 +126,7 @@ written = [
                      title=f"100 samples of G after {steps:,} steps"),
 ]
 
-report(written, [
+report(args, written, [
     "mnist_training.png: each column is one z: at step 0 speckled noise inside the digits' area (the border "
     "starts black), digit shapes by the middle of the run, strokes sharpening after; the average of G's weights "
     "that makes the samples lags about 1,000 steps behind, so the first rows barely change",

@@ -135,7 +135,7 @@ frames = plot.save(fig, args.out / "mode_collapse_frames.png")
 # 3. The collapsing run as an animation: the whole batch of samples hopping from mode to mode
 gif = plot.save_gif(runs["collapses"]["shots"], ring, args.out / "mode_collapse.gif", real=real)
 
-report([curves, frames, gif], [
+report(args, [curves, frames, gif], [
     "curves, top: 'covers' reaches all 8 modes and most of its samples become high quality; 'collapses' "
     "touches one or two modes at a time and few of its samples are high quality",
     "curves, bottom: 'covers' spreads its samples evenly over the 8 modes (each about 1/8); in "

@@ -113,7 +113,7 @@ for column, (name, (p_data, p_g)) in zip(axes.T, cases.items()):
 
 fig.tight_layout()
 save_results(args, steps=steps, **results)
-report([plot.save(fig, args.out / "optimal_discriminator.png")], [
+report(args, [plot.save(fig, args.out / "optimal_discriminator.png")], [
     "middle row: the trained D (dashed) lies on D*(x) (red) wherever there are samples; in the grey tails, "
     "where neither distribution puts mass, D is unconstrained and may wander",
     "right column: D* is high on both bumps of the mixture and low in the middle, where p_g's mass is",

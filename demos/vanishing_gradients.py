@@ -75,7 +75,7 @@ ax_norm.legend(fontsize=8, loc="center right")
 ax_d.semilogy(rows[:, 0], rows[:, 1], color="tab:green")
 ax_d.set(xlabel="D-steps (G frozen)", ylabel="mean D(G(z)) (log scale)", title="D learns to reject the fakes")
 
-report([plot.save(fig, args.out / "vanishing_gradients.png")], [
+report(args, [plot.save(fig, args.out / "vanishing_gradients.png")], [
     "top: the minimax gradient collapses by orders of magnitude while the non-saturating one stays large "
     "(it even grows, as D's slope between the fakes and the data steepens)",
     "bottom: the collapse follows D(G(z)) → 0: a D that is too good leaves the minimax G nothing to learn from",

@@ -74,7 +74,7 @@ save_results(args, steps=steps, beta=BETA, **{name: {"modes_covered": score[name
                                                     "high_quality": score[name][-1].high_quality_fraction,
                                                     "reverse_kl": score[name][-1].reverse_kl} for name in score})
 
-report([picture], [
+report(args, [picture], [
     "left and middle: the same run at the same step; the zooms below show one mode: with G's own weights "
     "the samples sit off-centre, partly outside the red 3σ circle (where this step's update left them), "
     "with the averaged weights they are centred in it",

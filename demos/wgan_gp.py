@@ -131,7 +131,7 @@ save_results(args, steps=steps, **{name: dict(
     first_g_step_50=summary[name]["first"], first_d_steps_50=summary[name]["first_d"], late_hq=summary[name]["late"],
     modes_covered=run["coverage"][-1].modes_covered, hq=run["coverage"][-1].high_quality_fraction,
     k=run["gan"].config.k) for name, run in runs.items()}, critic_slope_median=median)
-report([surfaces, curves], [
+report(args, [surfaces, curves], [
     "surfaces, top: D(x) is a probability: between the modes it is flat near 0 (red; the cut on the right "
     "is level from x ≈ -1 to 1): it says 'fake' there without saying how far from real; near the modes "
     "it rises to about ½ (white)",

@@ -54,7 +54,7 @@ ax_radius.legend(fontsize=7, loc="upper left")
 fig.tight_layout()
 
 save_results(args, steps=steps, growth=growth)
-report([plot.save(fig, args.out / "xy_game.png")], [
+report(args, [plot.save(fig, args.out / "xy_game.png")], [
     "left: the simultaneous path spirals out from the start; the alternating one (dashed, as gan.py plays) "
     "goes round a closed orbit through the start",
     "right: simultaneous distances lie on the dotted √(1 + η²)^t and never shrink; alternating ones stay "
