@@ -59,7 +59,7 @@ def report(args: argparse.Namespace, written: list, look_at: list[str]) -> None:
     for path in written:
         print(f"  {path}")
     if args.quick:
-        print("what to look at: after a full run (this --quick run was too short to show all of it):")
+        print("what to look at after a full run (this --quick run is too short to show it all):")
     else:
         print("what to look at:")
     for line in look_at:

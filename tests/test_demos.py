@@ -25,7 +25,7 @@ def test_demo_quick_mode_writes_its_pictures(demo, tmp_path):
     result = subprocess.run([sys.executable, str(demo), "--quick", "--out", str(tmp_path)],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert "what to look at: after a full run (this --quick run was too short" in result.stdout
+    assert "what to look at after a full run (this --quick run is too short" in result.stdout
     pictures = sorted(tmp_path.glob("*.png")) + sorted(tmp_path.glob("*.gif"))
     assert pictures, "the demo wrote no picture"
     for picture in pictures:

@@ -33,7 +33,7 @@ def _thousands(n) -> str:
 def _mnist_claims(samples: dict, real: dict) -> list[str]:
     """The MNIST section's numbers: its table of measures and its Parzen-window paragraph."""
     shares = samples["class_shares"]
-    return [f"| {samples['classifier_score']:.2f} | {real['classifier_score']:.2f} |",
+    return ([f"| {samples['classifier_score']:.2f} | {real['classifier_score']:.2f} |",
             f"| {samples['frechet']:.1f} | {real['frechet']:.1f} (half to half) |",
             f"| {100 * min(shares):.1f}%, {100 * max(shares):.1f}% |",
             f"| {samples['two_sample_knn']:.2f} / {samples['two_sample_logistic']:.2f} | "
@@ -41,8 +41,8 @@ def _mnist_claims(samples: dict, real: dict) -> list[str]:
             f"| {samples['nearest_median']:.2f} | {real['nearest_median']:.2f} |",
             f"image is {samples['nearest_median']:.1f}, from a held-out image {real['nearest_median']:.1f}",
             f"G's samples score {samples['parzen']:.0f} ± {samples['parzen_se']:.0f}"]
-    + [f"{real[key]['parzen']:.0f} ± {real[key]['parzen_se']:.0f}"
-       for key in ("parzen_train", "parzen_kmeans", "parzen_mean_image")]
+            + [f"{real[key]['parzen']:.0f} ± {real[key]['parzen_se']:.0f}"
+               for key in ("parzen_train", "parzen_kmeans", "parzen_mean_image")])
 
 
 # What the README says, as a function of what the last regeneration measured (demos/results.json)

@@ -24,7 +24,8 @@ __all__ = ["Preset", "PRESETS", "LAB_DATA_SETS", "build"]
 class Preset:
     steps: int  # training steps (G-steps) of a full run
     latent_dim: int
-    hidden: int | tuple  # width of the hidden layers, or G's hidden widths in order (D mirrors them)
+    hidden: int | tuple  # width of the hidden layers, or G's hidden widths in order (D mirrors them); for a
+    # preset with its own ``networks``, only a description of G
     depth: int = 2  # hidden layers of D (and of G unless generator_depth says otherwise)
     generator_depth: int | None = None
     standardize: bool = False  # D standardises its input with the data's mean and spread
@@ -93,9 +94,10 @@ def mnist_networks(data, latent_dim: int, dtype: str = "float32"):
       the average image: pixels black in every image start saturated, and G's samples keep a
       clean black border instead of a speckled one.
 
-    G is larger than D and its hidden units leak (slope 0.2): over 20,000 steps on seed 0 that
-    raised the classifier score from 7.5 to 8.3 and cut the Fréchet distance from 16.5 to 9.4
-    against G z-256-512-784 with ReLU over 10,000 (benchmarks/RESULTS.md measures every seed).
+    G is larger than D and its hidden units leak (slope 0.2): with twice the steps (20,000), that
+    raised the classifier score from 7.5 to 8.3 and cut the Fréchet distance from 16.5 to 9.4 on
+    seed 0, against G z-256-512-784 with ReLU over 10,000 (the two changes were not measured
+    apart; benchmarks/RESULTS.md measures every seed).
     """
     G = nn.mlp([latent_dim, 256, 512, 1024, data.dim], activation="leaky_relu", output_activation="tanh", dtype=dtype, name="G")
     G.layers[-2].bias.data[...] = backend.asarray(np.arctanh(np.clip(data.mean, -0.999, 0.999)), dtype=dtype)
