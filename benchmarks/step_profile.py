@@ -120,6 +120,8 @@ def category(frames: list[str]) -> str:
         return "sampling z and x (host random numbers, copy to the backend)"
     if leaf_is_python:
         return "Python: ops, Tensors, graph, backward loop, checks"
+    if innermost and innermost["file"] == "minigan/fast/mlp.py":  # the fused MLP's own array work
+        return f"elementwise array work: FusedMLP ({innermost['function']})"
     op = next((m["function"] for m in reversed(ours) if m["file"] == "minigan/ops.py"
                and re.search(r"\.(forward|backward)$", m["function"])), None)
     return f"elementwise array work: {op}" if op else "other array work"

@@ -17,7 +17,7 @@ from typing import Iterator
 
 import numpy as np
 
-from minigan import backend, ops, validate
+from minigan import backend, fast, ops, validate
 from minigan.autograd import Tensor
 from minigan.rng import resolve
 
@@ -285,6 +285,9 @@ class Sequential(Module):
     def __init__(self, *layers: Module): self.layers = list(layers)
 
     def forward(self, x):
+        fused = fast.mlp.forward(self.layers, x, Linear, ACTIVATIONS)  # inside GAN.train_step: the loop
+        if fused is not None:  # below as one op, the same numbers (minigan.fast.mlp); else None
+            return fused
         for layer in self.layers:
             x = layer(x)
         return x

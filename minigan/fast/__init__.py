@@ -2,8 +2,12 @@
 
     fused     an optimiser's rule applied once to all its parameters, kept in one flat array
               (the default of ``minigan.optim``), with an exact undo of the last update
+    mlp       a plain multilayer perceptron as one op of the graph, inside ``GAN.train_step``
+              (``nn.Sequential`` asks it first), with the plain ops' values and gradients
     counting  a NumPy that counts every array operation (each would be a kernel launch on a GPU),
               for the benchmarks
 
 Each is tested equal to the plain code it stands in for (``tests/test_fast_paths.py``).
 """
+
+from minigan.fast import mlp  # noqa: E402  (nn.Sequential reaches it as minigan.fast.mlp)

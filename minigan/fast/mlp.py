@@ -1,0 +1,153 @@
+"""A plain multilayer perceptron run as one graph node: the same numbers, less bookkeeping.
+
+``nn.Sequential`` runs its layers one by one, and each ``Linear`` and each activation is an op
+of its own: a node of the graph in the forward pass, and in the backward pass a handful more
+ops (every op's backward is written with ops, so that it can be differentiated again). On a
+small network that bookkeeping, not the arithmetic, takes most of a training step's time.
+
+Inside ``fusing()`` (``GAN.train_step`` runs in it), a Sequential made only of ``Linear``
+layers, each followed by at most one ReLU, LeakyReLU, tanh or sigmoid (what ``nn.mlp``
+builds), runs here as one ``FusedMLP`` op instead. Outside it, and so in every graph a learner
+builds, prints or draws by hand, each layer is its own op.
+Its forward calls the very ``forward`` of each layer's op on the arrays, in the same order;
+its backward is the chain rule of those ops on arrays, each line the arithmetic of that op's
+``backward`` in the same order, and a matrix product only where some input below it wants a
+gradient. So the values and the gradients are the plain path's bit for bit
+(``tests/test_fast_paths.py`` checks it for every activation, frozen layers, inputs with and
+without a gradient, float32 and float64).
+
+What stays the plain path's:
+- anything else (dropout, maxout, a ``Standardize`` first layer, an input of the wrong shape
+  or dtype) runs the plain loop, so its behaviour and its errors are the plain ones;
+- the version counters: the op keeps every weight's version, so ``backward()`` still refuses
+  a graph whose weights changed since it was built;
+- second order: when the backward pass is itself recorded (``create_graph=True``, as WGAN-GP's
+  penalty does), the op rebuilds the plain graph on the same inputs and differentiates that,
+  so every gradient of a gradient is the one the plain ops define.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+import threading
+
+from minigan import autograd, ops
+from minigan.autograd import Tensor
+
+__all__ = ["FusedMLP", "forward", "fusing"]
+
+
+class _Switch(threading.local):
+    on = False  # per thread, like grad mode: a training thread fusing leaves a lab's thread as it is
+
+
+_switch = _Switch()
+
+
+@contextlib.contextmanager
+def fusing(enabled: bool = True):
+    """Inside this block (in this thread) plain MLPs run as one ``FusedMLP`` op each."""
+    previous, _switch.on = _switch.on, enabled
+    try:
+        yield
+    finally:
+        _switch.on = previous
+
+# the op of each activation layer, by the name ``nn.ACTIVATIONS`` gives its class
+ACTIVATION_OPS = {"relu": lambda layer: ops.ReLU(), "leaky_relu": lambda layer: ops.LeakyReLU(float(layer.slope)),
+                  "tanh": lambda layer: ops.Tanh(), "sigmoid": lambda layer: ops.Sigmoid()}
+
+
+def forward(layers: list, x, linear_class: type, activation_classes: dict):
+    """``layers`` applied to ``x`` as one ``FusedMLP`` op, or None outside ``fusing()`` and when
+    they cannot run fused.
+
+    ``linear_class`` and ``activation_classes`` (name -> class) are nn's own, passed in by
+    ``nn.Sequential``: this module does not import nn, which imports it."""
+    if not _switch.on or not layers or not isinstance(x, Tensor) or x.ndim != 2:
+        return None
+    names = {cls: name for name, cls in activation_classes.items()}
+    linears, activations, width, i = [], [], x.shape[1], 0
+    while i < len(layers):
+        linear = layers[i]
+        if type(linear) is not linear_class or linear.in_features != width:
+            return None
+        if any(p.dtype != x.dtype or type(p.data) is not type(x.data) for p in (linear.weight, linear.bias)):
+            return None
+        after = layers[i + 1] if i + 1 < len(layers) else None
+        name = names.get(type(after))
+        if name == "leaky_relu" and (isinstance(after.slope, bool) or not isinstance(after.slope, numbers.Real)
+                                     or not 0 < after.slope < 1):
+            return None  # slope 0 is relu, and a slope out of [0, 1) an error: the plain path's business
+        linears.append(linear)
+        activations.append(None if name is None else after)
+        width, i = linear.out_features, i + 1 + (name is not None)
+    params = [p for linear in linears for p in (linear.weight, linear.bias)]
+    return FusedMLP(activations, [None if a is None else ACTIVATION_OPS[names[type(a)]](a) for a in activations])(x, *params)
+
+
+class FusedMLP(autograd.Function):
+    """h_0 = x,  a_i = h_{i-1} W_i + b_i,  h_i = f_i(a_i),  y = h_n;  inputs x, W_1, b_1, ..., W_n, b_n.
+
+    Backward, from g = gy at the top, layer by layer down:  g ← g · f_i'(a_i),
+    gb_i = Σ_batch g,  gW_i = h_{i-1}ᵀ g,  and g ← g W_iᵀ for the layer below."""
+
+    def __init__(self, activation_layers: list, activation_ops: list):
+        self.activation_layers, self.activation_ops = activation_layers, activation_ops  # None: no activation
+
+    def forward(self, x, *params):
+        self.h, self.a = [x], []  # each layer's input (and the last one's output), and its pre-activation
+        for i, activation in enumerate(self.activation_ops):
+            self.a.append(ops.Linear.forward(self, self.h[-1], params[2 * i], params[2 * i + 1]))
+            self.h.append(self.a[-1] if activation is None else activation.forward(self.a[-1]))
+        return self.h[-1]
+
+    def backward(self, gy):
+        if autograd.is_grad_enabled():  # the backward pass is being recorded: differentiate the plain graph
+            return self.plain_backward(gy)
+        wanted, grads, g = self.needs_grad, [None] * len(self.inputs), gy.data
+        for i in reversed(range(len(self.activation_ops))):  # layer i + 1: W = inputs[1 + 2i], b = inputs[2 + 2i]
+            if self.activation_ops[i] is not None:
+                g = activation_backward(self.activation_ops[i], g, self.a[i], self.h[i + 1])
+            if wanted[2 + 2 * i]:
+                grads[2 + 2 * i] = Tensor(g.sum(axis=(0,)))
+            if wanted[1 + 2 * i]:
+                grads[1 + 2 * i] = Tensor(self.h[i].T @ g)
+            if not any(wanted[:1 + 2 * i]):  # no input below this layer wants a gradient
+                break
+            g = g @ self.inputs[1 + 2 * i].data.T
+        else:
+            grads[0] = Tensor(g)
+        return tuple(grads)
+
+    def plain_backward(self, gy):
+        """The gradients through the plain ops' graph, rebuilt on the same inputs (recorded, so
+        that they can be differentiated again): d/d inputs of Σ y ⊙ gy."""
+        wanted = [x for x, needed in zip(self.inputs, self.needs_grad) if needed]
+        flags = [x.requires_grad for x in wanted]
+        try:
+            for x in wanted:  # a layer frozen since the graph was built still gets the gradient it was built with
+                x.requires_grad = True
+            y = self.inputs[0]
+            for i, activation in enumerate(self.activation_layers):
+                y = ops.linear(y, self.inputs[1 + 2 * i], self.inputs[2 + 2 * i])
+                y = y if activation is None else activation(y)
+        finally:
+            for x, flag in zip(wanted, flags):
+                x.requires_grad = flag
+        found = iter(autograd.grad(ops.sum(y * gy), wanted, create_graph=True))
+        return tuple(next(found) if needed else None for needed in self.needs_grad)
+
+
+def activation_backward(op, g, a, y):
+    """g · f'(a), for the activation op ``op`` with input ``a`` and output ``y``: the arithmetic of
+    that op's ``backward`` on arrays, in its order."""
+    if type(op) is ops.ReLU:
+        return g * (a > 0).astype(a.dtype, copy=False)
+    if type(op) is ops.LeakyReLU:
+        slope = a.dtype.type(op.slope)
+        return g * ((a > 0) * (1 - slope) + slope).astype(a.dtype, copy=False)
+    if type(op) is ops.Tanh:
+        return g * (1.0 - y * y)
+    return g * y * (1.0 - y)  # Sigmoid
