@@ -17,8 +17,8 @@ def _bits(array) -> bytes:
     return np.ascontiguousarray(array).tobytes()  # equal bytes: equal values, signs of zeros and NaNs included
 
 
-def _net(activation, output_activation, dtype, seed=0):
-    return nn.mlp([5, 7, 6, 3], activation=activation, output_activation=output_activation, dtype=dtype,
+def _net(activation, output_activation, dtype, seed=0, outputs=3):
+    return nn.mlp([5, 7, 6, outputs], activation=activation, output_activation=output_activation, dtype=dtype,
                   rng=np.random.default_rng(seed), name="net")
 
 
@@ -44,15 +44,19 @@ def _run(net, x_host, weights_host, fused, x_needs_grad, frozen_layers=()):
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu", "tanh", "sigmoid"])
 @pytest.mark.parametrize("output_activation", [None, "tanh", "sigmoid"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("outputs", [3, 1])
 @pytest.mark.parametrize("x_needs_grad, frozen_layers", [(False, ()), (True, ()), (True, (0, 2, 4)), (False, (0,)),
                                                          (False, (2,)), (True, (4,))])
-def test_the_fused_mlp_gives_the_plain_values_and_gradients_bit_for_bit(activation, output_activation, dtype,
+def test_the_fused_mlp_gives_the_plain_values_and_gradients_bit_for_bit(activation, output_activation, dtype, outputs,
                                                                           x_needs_grad, frozen_layers):
+    """One output (a discriminator's) too: its gradient's outer product is computed by broadcasting."""
     rng = np.random.default_rng(1)
-    net = _net(activation, output_activation, dtype)
+    net = _net(activation, output_activation, dtype, outputs=outputs)
     x = rng.standard_normal((9, 5)).astype(dtype) * 3
     x[0, :2] = 0.0  # pre-activations at exactly 0 too, where ReLU's mask decides
-    weights = rng.standard_normal((9, 3)).astype(dtype)
+    weights = rng.standard_normal((9, outputs)).astype(dtype)
+    weights[:2] = [[0.0], [-0.0]] if outputs == 1 else weights[:2]  # zero gradients of both signs
+    net.layers[-1 if output_activation is None else -2].weight.data[:2] = -0.0
     net.layers[0].bias.data[...] = 0.0
     plain = _run(net, x, weights, False, x_needs_grad, frozen_layers)
     fused = _run(net, x, weights, True, x_needs_grad, frozen_layers)
@@ -65,6 +69,20 @@ def test_the_fused_mlp_gives_the_plain_values_and_gradients_bit_for_bit(activati
         assert a is None or _bits(a.data) == _bits(b.data), name_param[0]
     frozen_names = {f"{i}.{kind}" for i in frozen_layers for kind in ("weight", "bias")}
     assert {name for (name, _), g in zip(net.named_parameters(), fused[2]) if g is None} == frozen_names
+
+
+@pytest.mark.parametrize("zero", [0.0, -0.0])
+@pytest.mark.parametrize("sizes", [[4, 1], [4, 3, 1]])
+def test_a_gradient_of_zeros_gets_the_signs_of_the_plain_path(zero, sizes):
+    """Through a one-output layer, where the fused op multiplies by broadcasting: -0 · w is -0 there
+    but +0 in matmul's sum; the fused op must give matmul's +0."""
+    net = nn.mlp(sizes, activation="tanh", rng=np.random.default_rng(3), dtype="float64")
+    x = np.random.default_rng(4).standard_normal((5, 4))
+    weights = np.full((5, 1), zero)
+    results = [_run(net, x, weights, fused, x_needs_grad=True) for fused in (False, True)]
+    assert _bits(results[1][1].data) == _bits(results[0][1].data)
+    for a, b in zip(results[1][2], results[0][2], strict=True):
+        assert _bits(a.data) == _bits(b.data)
 
 
 def _count_fused_ops(monkeypatch) -> list:
