@@ -99,11 +99,18 @@ def publish(name: str, text: str, write: bool) -> None:
 
 def matrix_products_of(step) -> list:
     """The (a, b) operands of every matrix product of one call of ``step``: the very arrays,
-    so redoing them repeats the same shapes and memory layouts."""
+    so redoing them repeats the same shapes and memory layouts.
+
+    A GAN's ``train_step`` is run op by op for this (``fused_networks`` off: the fused MLP does
+    the same products, out of sight of the ops), and the outer products of a one-column layer's
+    backward, which the fused MLP computes by broadcasting, are left out: what is left is
+    what the fused step multiplies with BLAS."""
     from minigan import ops
 
     products = []
     originals = ops.MatMul.forward, ops.Linear.forward
+    model = getattr(step, "__self__", None)
+    fused = getattr(model, "fused_networks", False)
 
     def matmul_forward(self, a, b):
         products.append((a, b))
@@ -114,11 +121,15 @@ def matrix_products_of(step) -> list:
         return originals[1](self, x, w, b)
 
     ops.MatMul.forward, ops.Linear.forward = matmul_forward, linear_forward
+    if fused:
+        model.fused_networks = False
     try:
         step()
     finally:
         ops.MatMul.forward, ops.Linear.forward = originals
-    return products
+        if fused:
+            model.fused_networks = True
+    return [(a, b) for a, b in products if not (fused and a.shape[1] == 1)]
 
 
 def redo_products(products, library: str):

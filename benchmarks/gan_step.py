@@ -252,13 +252,17 @@ def gpu_unavailable() -> str | None:
 PAUSE = 0.5  # seconds between one side's timing and the other's
 
 
-def serve(connection, side: str, key: str, threads: int, gpu: bool) -> None:
+def serve(connection, side: str, key: str, threads: int, gpu: bool, keep_memory: bool) -> None:
     """One side of the comparison, alone in a process of its own, as a user runs it: build the
     step (and its matrix products, on the CPU), warm up, then time them each time the parent
-    sends "time", until it sends "stop"."""
+    sends "time", until it sends "stop". minigan's side keeps freed memory for reuse, as
+    ``minigan train`` does (``minigan.allocator``), unless ``keep_memory`` is False."""
     import threadpoolctl
 
-    from minigan import backend
+    from minigan import allocator, backend
+
+    if side == "minigan" and keep_memory:
+        allocator.keep_freed_memory()
 
     name, g_sizes, d_sizes, batch, images, calls = CONFIGS[key]
     with threadpoolctl.threadpool_limits(threads):
@@ -284,7 +288,7 @@ def serve(connection, side: str, key: str, threads: int, gpu: bool) -> None:
             connection.send(timings)
 
 
-def compare(key: str, threads: int, gpu: bool, repeats: int) -> dict:
+def compare(key: str, threads: int, gpu: bool, repeats: int, keep_memory: bool = True) -> dict:
     """{side: [{'step': s, 'products': s}, ...]}: each side timed in its own process, in turn (the
     order rotating from round to round) with a pause before each turn, so that no library's idle
     worker threads take a core from another (see the module's notes). On the GPU: minigan and PyTorch."""
@@ -295,7 +299,7 @@ def compare(key: str, threads: int, gpu: bool, repeats: int) -> dict:
     workers = {}
     for side in ("minigan", "PyTorch") if gpu else ("minigan", "PyTorch", "DeZero"):
         ours, theirs = context.Pipe()
-        process = context.Process(target=serve, args=(theirs, side, key, threads, gpu), daemon=True)
+        process = context.Process(target=serve, args=(theirs, side, key, threads, gpu, keep_memory), daemon=True)
         process.start()
         theirs.close()  # the worker's end lives in the worker: if it dies, recv() here raises EOFError
         workers[side] = process, ours
@@ -334,6 +338,9 @@ def main():
     parser.add_argument("--conditions", default="", help="how the machine was, e.g. 'loaded by other jobs'")
     parser.add_argument("--quiet-load", type=float, default=None,
                         help="before each comparison, wait (up to 30 min) until the 1-minute load average is at most this")
+    parser.add_argument("--default-allocator", action="store_true",
+                        help="leave minigan's side with glibc's default thresholds, as a program that imports "
+                             "minigan has them (by default it keeps freed memory, as `minigan train` does)")
     args = parser.parse_args()
 
     import torch
@@ -344,7 +351,8 @@ def main():
                + (f" --threads {' '.join(map(str, args.threads))}" if args.threads != list(THREADS) else "")
                + (f" --repeats {args.repeats}" if args.repeats != 9 else "")
                + (f' --conditions "{args.conditions}"' if args.conditions else "")
-               + (f" --quiet-load {args.quiet_load:g}" if args.quiet_load is not None else "") + " --write")
+               + (f" --quiet-load {args.quiet_load:g}" if args.quiet_load is not None else "")
+               + (" --default-allocator" if args.default_allocator else "") + " --write")
     if args.gpu:
         reason = gpu_unavailable()
         if reason:
@@ -353,7 +361,9 @@ def main():
         where = f"Device: {torch.cuda.get_device_name(0)}; CuPy against PyTorch CUDA."
     else:
         where = ("Device: the CPU. Threads: the same count for every side (threadpoolctl for NumPy's BLAS, "
-                 "torch.set_num_threads for PyTorch).")
+                 "torch.set_num_threads for PyTorch). Memory: minigan's side "
+                 + ("with glibc's default thresholds (`--default-allocator`)." if args.default_allocator else
+                    "keeps freed memory for reuse, as `minigan train` does (`minigan.allocator`)."))
     print(f"load averages at the start (1/5/15 min): {load()}", flush=True)
     rows = []
     for key in args.configs:
@@ -362,7 +372,7 @@ def main():
         for threads in args.threads:
             wait_for_quiet(args.quiet_load)
             before = load()
-            timings = compare(key, threads, args.gpu, args.repeats)
+            timings = compare(key, threads, args.gpu, args.repeats, keep_memory=not args.default_allocator)
             ours, theirs = [t["step"] for t in timings["minigan"]], [t["step"] for t in timings["PyTorch"]]
             row = f"| {name} | {threads} | {cell(ours)} | {cell(theirs)} |"
             if not args.gpu:

@@ -106,8 +106,9 @@ STEP_WORKER = """
 import json, sys, time
 sys.path.insert(0, {benchmarks!r})
 from gan_step import minigan_step
-from minigan import threads
+from minigan import allocator, threads
 threads.set_num_threads({threads})
+allocator.keep_freed_memory()  # as `minigan train` runs
 step = minigan_step({g}, {d}, {batch}, {images})
 step()
 start = time.perf_counter(); step(); first = time.perf_counter() - start

@@ -42,8 +42,9 @@ import json, sys, time
 sys.path.insert(0, {here!r})
 from _common import matrix_products_of, redo_products, time_per_call
 from gan_step import CONFIGS, minigan_step
-from minigan import autograd, threads
+from minigan import allocator, autograd, threads
 threads.set_num_threads(1)
+allocator.keep_freed_memory()  # as `minigan train` runs
 name, g, d, batch, images, calls = CONFIGS[{key!r}]
 step = minigan_step(g, d, batch, images)
 step()

@@ -149,6 +149,13 @@ def test_an_input_the_plain_layers_refuse_gets_their_own_error(bad_input, error)
         net(Tensor(bad_input))
 
 
+def test_a_weight_replaced_by_one_of_another_shape_gets_the_plain_error():
+    net = nn.mlp([3, 4, 1], name="D")
+    net.layers[0].weight = nn.Parameter(np.ones((3, 5), np.float32), name="D.0.weight")
+    with fast_mlp.fusing(), pytest.raises(ValueError, match=r"linear: bias of shape \(4,\) does not match weight of shape \(3, 5\)"):
+        net(Tensor(np.ones((2, 3), np.float32)))
+
+
 def test_layers_that_do_not_chain_get_the_plain_error():
     net = nn.Sequential(nn.Linear(3, 2, name="a"), nn.ReLU(), nn.Linear(4, 1, name="b"))
     with fast_mlp.fusing(), pytest.raises(ValueError, match=r"Linear 'b'\(4 -> 1\) expected input of shape \(batch, 4\)"):

@@ -56,6 +56,7 @@ def fusing(enabled: bool = True):
     finally:
         _switch.on = previous
 
+
 # the op of each activation layer, by the name ``nn.ACTIVATIONS`` gives its class
 ACTIVATION_OPS = {"relu": lambda layer: ops.ReLU(), "leaky_relu": lambda layer: ops.LeakyReLU(float(layer.slope)),
                   "tanh": lambda layer: ops.Tanh(), "sigmoid": lambda layer: ops.Sigmoid()}
@@ -75,6 +76,8 @@ def forward(layers: list, x, linear_class: type, activation_classes: dict):
         linear = layers[i]
         if type(linear) is not linear_class or linear.in_features != width:
             return None
+        if linear.weight.shape != (width, linear.out_features) or linear.bias.shape != (linear.out_features,):
+            return None  # a parameter replaced by one of another shape: the plain op's error says which
         if any(p.dtype != x.dtype or type(p.data) is not type(x.data) for p in (linear.weight, linear.bias)):
             return None
         after = layers[i + 1] if i + 1 < len(layers) else None
