@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from minigan import allocator
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
@@ -71,8 +73,9 @@ def run(name: str, out: Path, quick: bool) -> dict:
         command = [sys.executable, str(HERE / f"{name}.py"), "--out", str(out)] + (["--quick"] if quick else [])
     started = time.perf_counter()
     screenshots = {"MINIGAN_SCREENSHOTS": str(out)} if name == "lab_browser" else {}
-    finished = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                              env={**os.environ, **ONE_THREAD, **screenshots})
+    # freed memory kept, as `minigan demo` and `minigan train` keep it (minigan.allocator)
+    environment = {**allocator.child_environment(os.environ), **ONE_THREAD, **screenshots}
+    finished = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, env=environment)
     seconds = time.perf_counter() - started
     if finished.returncode != 0:
         raise SystemExit(f"{name} failed (exit {finished.returncode}); its output:\n{finished.stdout}")
