@@ -112,8 +112,9 @@ def matrix_products_of(step) -> list:
     model = getattr(step, "__self__", None)
     fused = getattr(model, "fused_networks", False)
 
-    def matmul_forward(self, a, b):
-        products.append((a, b))
+    def matmul_forward(self, a, b):  # in a step, the products of backward passes
+        if not (fused and a.shape[1] == 1):  # an outer product, which the fused MLP does by broadcasting
+            products.append((a, b))
         return originals[0](self, a, b)
 
     def linear_forward(self, x, w, b):
@@ -129,7 +130,7 @@ def matrix_products_of(step) -> list:
         ops.MatMul.forward, ops.Linear.forward = originals
         if fused:
             model.fused_networks = True
-    return [(a, b) for a, b in products if not (fused and a.shape[1] == 1)]
+    return products
 
 
 def redo_products(products, library: str):

@@ -15,14 +15,14 @@ or not (20 faults in 100 steps); we did not look into why.
 so a process holds at most that much more than it uses. The command line calls it once per run
 (``minigan train``, ``minigan lab``); nothing runs on import, so a program that imports minigan
 keeps its allocator as it was, and can call it itself. Where the C library is not glibc (macOS,
-Windows, musl), or where the user set glibc's own ``MALLOC_*_`` variables, it changes nothing.
+Windows, musl), or where the user set glibc's own ``MALLOC_*_`` variables or its malloc tunables
+(``GLIBC_TUNABLES``), it changes nothing.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
-import platform
 
 __all__ = ["MMAP_THRESHOLD", "TRIM_THRESHOLD", "GLIBC_VARIABLES", "keep_freed_memory", "child_environment"]
 
@@ -32,11 +32,20 @@ GLIBC_VARIABLES = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_T
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt's parameter numbers, from glibc's <malloc.h>
 
 
+def _glibc() -> bool:
+    try:
+        return os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc")  # e.g. 'glibc 2.36'
+    except (AttributeError, ValueError, OSError):  # not a GNU system, or no such name here
+        return False
+
+
 def _why_not(environ) -> str | None:
     """Why the thresholds are left as they are, or None when they can be raised."""
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+    if not _glibc():
         return "the C library is not glibc"
     chosen = [name for name in GLIBC_VARIABLES if name in environ]
+    if "glibc.malloc." in environ.get("GLIBC_TUNABLES", ""):
+        chosen.append("GLIBC_TUNABLES (glibc.malloc)")
     return f"{', '.join(chosen)} set in the environment" if chosen else None
 
 

@@ -13,17 +13,21 @@ Its forward calls the very ``forward`` of each layer's op on the arrays, in the 
 its backward is the chain rule of those ops on arrays, each line the arithmetic of that op's
 ``backward`` in the same order, and a matrix product only where some input below it wants a
 gradient. So the values and the gradients are the plain path's bit for bit
-(``tests/test_fast_paths.py`` checks it for every activation, frozen layers, inputs with and
-without a gradient, float32 and float64).
+(``tests/test_fused_mlp.py`` checks it for every activation, frozen layers, inputs with and
+without a gradient, float32 and float64, and whole training runs). One limit: a weight used in
+three or more places of one loss (a network run on three batches) gets the same sum of
+gradients as on the plain path, added in an order that may differ in the last bit; a training
+step uses each weight twice at most.
 
 What stays the plain path's:
-- anything else (dropout, maxout, a ``Standardize`` first layer, an input of the wrong shape
-  or dtype) runs the plain loop, so its behaviour and its errors are the plain ones;
+- anything else (dropout, maxout, a ``Standardize`` first layer, a layer that appears twice, an
+  input of the wrong shape or dtype) runs the plain loop, so its behaviour and its errors are
+  the plain ones;
 - the version counters: the op keeps every weight's version, so ``backward()`` still refuses
   a graph whose weights changed since it was built;
-- second order: when the backward pass is itself recorded (``create_graph=True``, as WGAN-GP's
-  penalty does), the op rebuilds the plain graph on the same inputs and differentiates that,
-  so every gradient of a gradient is the one the plain ops define.
+- second order: a graph built inside ``fusing()`` refuses to be differentiated twice
+  (``create_graph=True``) with a clear error; ``GAN.train_step`` leaves WGAN-GP, whose gradient
+  penalty needs it, on the plain path.
 """
 
 from __future__ import annotations
@@ -68,8 +72,10 @@ def forward(layers: list, x, linear_class: type, activation_classes: dict):
 
     ``linear_class`` and ``activation_classes`` (name -> class) are nn's own, passed in by
     ``nn.Sequential``: this module does not import nn, which imports it."""
-    if not _switch.on or not layers or not isinstance(x, Tensor) or x.ndim != 2:
+    if not _switch.on or not layers or not isinstance(x, Tensor) or x.ndim != 2 or x.dtype not in autograd.FLOAT_DTYPES:
         return None
+    if any("forward" in vars(layer) for layer in layers):
+        return None  # a layer given a forward of its own
     names = {cls: name for name, cls in activation_classes.items()}
     linears, activations, width, i = [], [], x.shape[1], 0
     while i < len(layers):
@@ -89,7 +95,9 @@ def forward(layers: list, x, linear_class: type, activation_classes: dict):
         activations.append(None if name is None else after)
         width, i = linear.out_features, i + 1 + (name is not None)
     params = [p for linear in linears for p in (linear.weight, linear.bias)]
-    return FusedMLP(activations, [None if a is None else ACTIVATION_OPS[names[type(a)]](a) for a in activations])(x, *params)
+    if len({id(p) for p in params}) != len(params):
+        return None  # a weight used twice in the network (a layer repeated, or tied weights)
+    return FusedMLP([None if a is None else ACTIVATION_OPS[names[type(a)]](a) for a in activations])(x, *params)
 
 
 class FusedMLP(autograd.Function):
@@ -98,8 +106,8 @@ class FusedMLP(autograd.Function):
     Backward, from g = gy at the top, layer by layer down:  g ← g · f_i'(a_i),
     gb_i = Σ_batch g,  gW_i = h_{i-1}ᵀ g,  and g ← g W_iᵀ for the layer below."""
 
-    def __init__(self, activation_layers: list, activation_ops: list):
-        self.activation_layers, self.activation_ops = activation_layers, activation_ops  # None: no activation
+    def __init__(self, activation_ops: list):
+        self.activation_ops = activation_ops  # None for a layer without an activation
 
     def forward(self, x, *params):
         self.h, self.a = [x], []  # each layer's input (and the last one's output), and its pre-activation
@@ -109,8 +117,9 @@ class FusedMLP(autograd.Function):
         return self.h[-1]
 
     def backward(self, gy):
-        if autograd.is_grad_enabled():  # the backward pass is being recorded: differentiate the plain graph
-            return self.plain_backward(gy)
+        if autograd.is_grad_enabled():
+            raise RuntimeError("a network run inside minigan.fast.mlp.fusing() cannot be differentiated twice "
+                               "(create_graph=True); build that graph outside fusing(), op by op")
         wanted, grads, g = self.needs_grad, [None] * len(self.inputs), gy.data
         for i in reversed(range(len(self.activation_ops))):  # layer i + 1: W = inputs[1 + 2i], b = inputs[2 + 2i]
             if self.activation_ops[i] is not None:
@@ -125,25 +134,6 @@ class FusedMLP(autograd.Function):
         else:
             grads[0] = Tensor(g)
         return tuple(grads)
-
-    def plain_backward(self, gy):
-        """The gradients through the plain ops' graph, rebuilt on the same inputs (recorded, so
-        that they can be differentiated again): d/d inputs of Σ y ⊙ gy."""
-        wanted = [x for x, needed in zip(self.inputs, self.needs_grad) if needed]
-        flags = [x.requires_grad for x in wanted]
-        try:
-            for x in wanted:  # a layer frozen since the graph was built still gets the gradient it was built with
-                x.requires_grad = True
-            y = self.inputs[0]
-            for i, activation in enumerate(self.activation_layers):
-                y = ops.linear(y, self.inputs[1 + 2 * i], self.inputs[2 + 2 * i])
-                y = y if activation is None else activation(y)
-        finally:
-            for x, flag in zip(wanted, flags):
-                x.requires_grad = flag
-        found = iter(autograd.grad(ops.sum(y * gy), wanted, create_graph=True))
-        return tuple(next(found) if needed else None for needed in self.needs_grad)
-
 
 def matmul_by_transpose(g, w):
     """g Wᵀ. When W has one column (D's last layer), g Wᵀ is an outer product, each element one
