@@ -187,6 +187,23 @@ def test_a_layer_frozen_after_the_graph_was_built_still_gets_its_gradient():
         assert _bits(a) == _bits(b)
 
 
+def test_a_graph_backpropagated_twice_and_gradients_edited_in_place_match_the_plain_path():
+    """retain_graph=True, a second backward() adding to .grad, a .grad clipped in place between them."""
+    results = []
+    for fused in (False, True):
+        net = _net("leaky_relu", "tanh", "float32")
+        x = Tensor(np.random.default_rng(5).standard_normal((4, 5)).astype(np.float32), requires_grad=True)
+        with fast_mlp.fusing(fused):
+            loss = (net(x) ** 2).sum()
+        loss.backward(retain_graph=True)
+        for p in net.parameters():
+            np.clip(p.grad.data, -0.01, 0.01, out=p.grad.data)
+        loss.backward()
+        results.append([x.grad.data] + [p.grad.data for p in net.parameters()])
+    for a, b in zip(*results, strict=True):
+        assert _bits(a) == _bits(b)
+
+
 def test_a_weight_used_twice_in_one_network_runs_op_by_op():
     """A repeated layer or tied weights would give those weights three gradients or more in a
     training step, whose sum the fused op might add in another order: left to the plain path."""

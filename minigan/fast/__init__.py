@@ -7,7 +7,8 @@
     counting  a NumPy that counts every array operation (each would be a kernel launch on a GPU),
               for the benchmarks
 
-Each is tested equal to the plain code it stands in for (``tests/test_fast_paths.py``).
+Each is tested equal to the plain code it stands in for (``tests/test_fast_paths.py``,
+``tests/test_fused_mlp.py``).
 """
 
-from minigan.fast import mlp  # noqa: E402  (nn.Sequential reaches it as minigan.fast.mlp)
+from minigan.fast import mlp  # nn.Sequential reaches it as minigan.fast.mlp
