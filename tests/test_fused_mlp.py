@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import minigan
-from minigan import Tensor, grad, nn, optim
+from minigan import Tensor, grad, gradcheck, nn, ops, optim
 from minigan.app import presets
 from minigan.fast import mlp as fast_mlp
 
@@ -83,6 +83,18 @@ def test_a_gradient_of_zeros_gets_the_signs_of_the_plain_path(zero, sizes):
     assert _bits(results[1][1].data) == _bits(results[0][1].data)
     for a, b in zip(results[1][2], results[0][2], strict=True):
         assert _bits(a.data) == _bits(b.data)
+
+
+@pytest.mark.parametrize("activation", [ops.ReLU, lambda: ops.LeakyReLU(0.2), ops.Tanh, ops.Sigmoid])
+def test_the_fused_mlps_gradients_match_float64_central_differences(activation):
+    """The fused op checked on its own, as every op is (gradcheck), not only against the plain path."""
+    rng = np.random.default_rng(6)
+    sizes = [3, 4, 2]
+    params = [t for n_in, n_out in zip(sizes[:-1], sizes[1:])
+              for t in (Tensor(rng.standard_normal((n_in, n_out)), requires_grad=True),
+                        Tensor(rng.standard_normal(n_out), requires_grad=True))]
+    x = Tensor(rng.standard_normal((5, 3)), requires_grad=True)
+    gradcheck.check_grad(lambda x, *p: fast_mlp.FusedMLP([activation(), ops.Tanh()])(x, *p), [x, *params])
 
 
 def _count_fused_ops(monkeypatch) -> list:
