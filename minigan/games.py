@@ -17,6 +17,7 @@ import math
 from typing import NamedTuple
 
 from minigan import losses, validate
+from minigan.fast import losses as fast_losses
 from minigan.autograd import Tensor
 
 __all__ = ["LOSSES", "DiscriminatorLoss", "discriminator_loss", "generator_loss", "d_outputs_a_logit",
@@ -54,14 +55,18 @@ def discriminator_loss(name: str, D, real: Tensor, fake: Tensor, *, rng=None, re
         return DiscriminatorLoss(loss_real + loss_fake + penalty, loss_real, loss_fake, penalty, out_real, out_fake)
     if name == "least_squares":
         loss_real, loss_fake = losses.least_squares_discriminator_losses(out_real, out_fake)
-    else:
-        loss_real, loss_fake = losses.discriminator_losses(out_real, out_fake, real_label_smoothing)
+    else:  # inside GAN.train_step each term is one op, the same numbers (minigan.fast.losses)
+        loss_real, loss_fake = (fast_losses.discriminator_losses(out_real, out_fake, real_label_smoothing)
+                                or losses.discriminator_losses(out_real, out_fake, real_label_smoothing))
     return DiscriminatorLoss(loss_real + loss_fake, loss_real, loss_fake, None, out_real, out_fake)
 
 
 def generator_loss(name: str, out_fake: Tensor) -> Tensor:
     """G's loss in the game ``name``, from D's raw outputs on fake samples."""
     validate.one_of("loss", name, LOSSES)
+    fused = fast_losses.generator_loss(name, out_fake)  # inside GAN.train_step: one op, the same numbers
+    if fused is not None:
+        return fused
     rule = {"least_squares": losses.least_squares_generator_loss, "wgan_gp": losses.wasserstein_generator_loss}
     return rule.get(name, losses.GENERATOR_LOSSES.get(name))(out_fake)
 

@@ -38,7 +38,7 @@ import numpy as np  # host-side: the history's columns, the dtype's range
 from minigan import backend, games, guard, nn, ops, optim, validate
 from minigan.autograd import Tensor, no_grad
 from minigan.averaging import WeightAverage
-from minigan.fast import mlp as fast_mlp
+from minigan.fast.switch import fusing
 from minigan.guard import DivergenceError
 from minigan.rng import resolve
 
@@ -298,14 +298,15 @@ class GAN:
         with no_grad(), nn.evaluating(self.D):
             return self._as_d_output(self.D(self.tensor(x))).numpy().ravel()
 
-    fused_networks = True  # train_step runs a plain MLP as one op (False: op by op, as d_step() alone does)
+    fused_networks = True  # train_step runs a plain MLP, and a cross-entropy loss, as one op each (False: op by op, as d_step() alone does)
 
     def train_step(self) -> dict:
         """k D-steps, then one G-step; returns the step's record (D's numbers from its last D-step)."""
         # 1 unless the learning rates decay; it scales the optimisers' own lr, whatever you set them to
         self.opt_d.lr_factor = self.opt_g.lr_factor = self.config.lr_factor(self.step)
-        # speed only, the same numbers (minigan.fast.mlp); not for WGAN-GP, whose penalty differentiates D twice
-        with fast_mlp.fusing(self.fused_networks and self.config.loss != "wgan_gp"):
+        # speed only, the same numbers (minigan.fast: plain MLPs and cross-entropy losses as one op each);
+        # not for WGAN-GP, whose penalty differentiates D twice
+        with fusing(self.fused_networks and self.config.loss != "wgan_gp"):
             for _ in range(self.config.k):
                 d_record = self.d_step()
             g_record = self.g_step()

@@ -11,6 +11,7 @@ import minigan
 from minigan import Tensor, grad, gradcheck, nn, ops, optim
 from minigan.app import presets
 from minigan.fast import mlp as fast_mlp
+from minigan.fast.switch import fusing
 
 
 def _bits(array) -> bytes:
@@ -31,7 +32,7 @@ def _run(net, x_host, weights_host, fused, x_needs_grad, frozen_layers=()):
     for p in frozen:
         p.requires_grad = False
     try:
-        with fast_mlp.fusing(fused):
+        with fusing(fused):
             y = net(x)
     finally:
         for p in frozen:
@@ -83,6 +84,21 @@ def test_a_gradient_of_zeros_gets_the_signs_of_the_plain_path(zero, sizes):
     assert _bits(results[1][1].data) == _bits(results[0][1].data)
     for a, b in zip(results[1][2], results[0][2], strict=True):
         assert _bits(a.data) == _bits(b.data)
+
+
+@pytest.mark.parametrize("slope", [1e-6, 0.01, 0.1, 0.2, 1 / 3, 0.3, 0.49, 0.5, 0.7, 0.999999])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_leaky_relus_backward_gives_the_plain_numbers_for_any_slope(slope, dtype):
+    """On gradients of every sign and size, zeros of both signs, infinities and NaN, at pre-activations
+    of both signs, zero, infinite and NaN."""
+    rng = np.random.default_rng(8)
+    a = np.concatenate([rng.standard_normal(40), [0.0, -0.0, 1e-300, -1e-300, np.inf, -np.inf, np.nan]]).astype(dtype)
+    g = np.concatenate([rng.standard_normal(40) * 10.0 ** rng.integers(-30, 30, 40), [0.0, -0.0, np.inf, -np.inf,
+                        np.nan, 1.0, -1.0]]).astype(dtype)
+    plain = ops.LeakyReLU(slope)
+    x = Tensor(a, requires_grad=True)
+    plain(x).backward(Tensor(g))
+    assert _bits(fast_mlp.activation_backward(ops.LeakyReLU(slope), g, a, None)) == _bits(x.grad.data)
 
 
 @pytest.mark.parametrize("activation", [ops.ReLU, lambda: ops.LeakyReLU(0.2), ops.Tanh, ops.Sigmoid])
@@ -144,7 +160,7 @@ def test_anything_but_linear_layers_and_known_activations_runs_op_by_op():
         nn.Sequential(nn.Linear(3, 2), nn.LeakyReLU(0.0)),  # slope 0 is relu: the plain op decides
         nn.Sequential(),
     ]
-    with fast_mlp.fusing():
+    with fusing():
         for net in networks:
             y = net(x)
             assert y is x or type(y.creator).__name__ != "FusedMLP", net
@@ -157,27 +173,27 @@ def test_anything_but_linear_layers_and_known_activations_runs_op_by_op():
 ])
 def test_an_input_the_plain_layers_refuse_gets_their_own_error(bad_input, error):
     net = nn.mlp([3, 2, 1], name="G")
-    with fast_mlp.fusing(), pytest.raises((ValueError, TypeError), match=error):
+    with fusing(), pytest.raises((ValueError, TypeError), match=error):
         net(Tensor(bad_input))
 
 
 def test_a_weight_replaced_by_one_of_another_shape_gets_the_plain_error():
     net = nn.mlp([3, 4, 1], name="D")
     net.layers[0].weight = nn.Parameter(np.ones((3, 5), np.float32), name="D.0.weight")
-    with fast_mlp.fusing(), pytest.raises(ValueError, match=r"linear: bias of shape \(4,\) does not match weight of shape \(3, 5\)"):
+    with fusing(), pytest.raises(ValueError, match=r"linear: bias of shape \(4,\) does not match weight of shape \(3, 5\)"):
         net(Tensor(np.ones((2, 3), np.float32)))
 
 
 def test_layers_that_do_not_chain_get_the_plain_error():
     net = nn.Sequential(nn.Linear(3, 2, name="a"), nn.ReLU(), nn.Linear(4, 1, name="b"))
-    with fast_mlp.fusing(), pytest.raises(ValueError, match=r"Linear 'b'\(4 -> 1\) expected input of shape \(batch, 4\)"):
+    with fusing(), pytest.raises(ValueError, match=r"Linear 'b'\(4 -> 1\) expected input of shape \(batch, 4\)"):
         net(Tensor(np.ones((2, 3), np.float32)))
 
 
 def test_a_graph_whose_weights_changed_is_refused_as_on_the_plain_path():
     net = nn.mlp([3, 4, 1], name="D")
     opt = optim.Adam(net.parameters())
-    with fast_mlp.fusing():
+    with fusing():
         loss = net(Tensor(np.ones((2, 3), np.float32))).sum()
     loss.backward(retain_graph=True)
     opt.step()
@@ -190,7 +206,7 @@ def test_a_layer_frozen_after_the_graph_was_built_still_gets_its_gradient():
     gradients = []
     for fused in (False, True):
         net = nn.mlp([3, 4, 1], name="D", rng=np.random.default_rng(0))
-        with fast_mlp.fusing(fused):
+        with fusing(fused):
             loss = (net(Tensor(np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3))) ** 2).sum()
         with nn.frozen(net):
             loss.backward()
@@ -205,7 +221,7 @@ def test_a_graph_backpropagated_twice_and_gradients_edited_in_place_match_the_pl
     for fused in (False, True):
         net = _net("leaky_relu", "tanh", "float32")
         x = Tensor(np.random.default_rng(5).standard_normal((4, 5)).astype(np.float32), requires_grad=True)
-        with fast_mlp.fusing(fused):
+        with fusing(fused):
             loss = (net(x) ** 2).sum()
         loss.backward(retain_graph=True)
         for p in net.parameters():
@@ -224,7 +240,7 @@ def test_a_weight_used_twice_in_one_network_runs_op_by_op():
     tied = nn.Sequential(nn.Linear(3, 3), nn.Tanh(), nn.Linear(3, 3))
     tied.layers[2].weight = tied.layers[0].weight
     x = Tensor(np.ones((2, 3), np.float32), requires_grad=True)
-    with fast_mlp.fusing():
+    with fusing():
         for net in (nn.Sequential(shared, nn.Tanh(), shared), tied):
             assert type(net(x).creator).__name__ == "Linear"
         activation = nn.Tanh()  # one activation object used twice is fine: it holds no weights
@@ -235,7 +251,7 @@ def test_a_layer_given_a_forward_of_its_own_runs_it():
     net = nn.mlp([3, 4, 1], name="D")
     net.layers[1].forward = lambda h: h * 2.0  # a user's experiment on one layer object
     x = Tensor(np.full((2, 3), -1.0, np.float32))
-    with fast_mlp.fusing():
+    with fusing():
         y = net(x)
     np.testing.assert_array_equal(y.data, net.layers[2](net.layers[0](x) * 2.0).data)
 
@@ -244,7 +260,7 @@ def test_a_fused_graph_refuses_to_be_differentiated_twice():
     """Second order (a gradient penalty) is the plain graph's business: a clear error, never a number."""
     net = nn.mlp([3, 4, 1], name="D")
     x = Tensor(np.ones((2, 3), np.float32), requires_grad=True)
-    with fast_mlp.fusing():
+    with fusing():
         y = net(x)
     with pytest.raises(RuntimeError, match=r"cannot be differentiated twice \(create_graph=True\); build that graph "
                                            r"outside fusing\(\)"):
@@ -255,7 +271,7 @@ def test_fusing_is_per_thread_and_off_outside_its_block():
     net = nn.mlp([3, 4, 1])
     x = Tensor(np.ones((2, 3), np.float32), requires_grad=True)
     seen = []
-    with fast_mlp.fusing():
+    with fusing():
         seen.append(type(net(x).creator).__name__)
         other = threading.Thread(target=lambda: seen.append(type(net(x).creator).__name__))
         other.start()

@@ -5,9 +5,9 @@ of its own: a node of the graph in the forward pass, and in the backward pass a 
 ops (every op's backward is written with ops, so that it can be differentiated again). On a
 small network that bookkeeping, not the arithmetic, takes most of a training step's time.
 
-Inside ``fusing()`` (``GAN.train_step`` runs in it), a Sequential made only of ``Linear``
-layers, each followed by at most one ReLU, LeakyReLU, tanh or sigmoid (what ``nn.mlp``
-builds), runs here as one ``FusedMLP`` op instead. Outside it, and so in every graph a learner
+Inside ``minigan.fast.switch.fusing()`` (``GAN.train_step`` runs in it), a Sequential made only
+of ``Linear`` layers, each followed by at most one ReLU, LeakyReLU, tanh or sigmoid (what
+``nn.mlp`` builds), runs here as one ``FusedMLP`` op instead. Outside it, and so in every graph a learner
 builds, prints or draws by hand, each layer is its own op.
 Its forward calls the very ``forward`` of each layer's op on the arrays, in the same order;
 its backward is the chain rule of those ops on arrays, each line the arithmetic of that op's
@@ -32,33 +32,15 @@ What stays the plain path's:
 
 from __future__ import annotations
 
-import contextlib
 import numbers
-import threading
 
 import numpy as np
 
 from minigan import autograd, ops
 from minigan.autograd import Tensor
+from minigan.fast.switch import fusing_on
 
-__all__ = ["FusedMLP", "forward", "fusing"]
-
-
-class _Switch(threading.local):
-    on = False  # per thread, like grad mode: a training thread fusing leaves a lab's thread as it is
-
-
-_switch = _Switch()
-
-
-@contextlib.contextmanager
-def fusing(enabled: bool = True):
-    """Inside this block (in this thread) plain MLPs run as one ``FusedMLP`` op each."""
-    previous, _switch.on = _switch.on, enabled
-    try:
-        yield
-    finally:
-        _switch.on = previous
+__all__ = ["FusedMLP", "forward"]
 
 
 # the op of each activation layer, by the name ``nn.ACTIVATIONS`` gives its class
@@ -72,22 +54,24 @@ def forward(layers: list, x, linear_class: type, activation_classes: dict):
 
     ``linear_class`` and ``activation_classes`` (name -> class) are nn's own, passed in by
     ``nn.Sequential``: this module does not import nn, which imports it."""
-    if not _switch.on or not layers or not isinstance(x, Tensor) or x.ndim != 2 or x.dtype not in autograd.FLOAT_DTYPES:
+    if not fusing_on() or not layers or not isinstance(x, Tensor) or x.ndim != 2 or x.dtype not in autograd.FLOAT_DTYPES:
         return None
-    if any("forward" in vars(layer) for layer in layers):
-        return None  # a layer given a forward of its own
     names = {cls: name for name, cls in activation_classes.items()}
     linears, activations, width, i = [], [], x.shape[1], 0
     while i < len(layers):
         linear = layers[i]
-        if type(linear) is not linear_class or linear.in_features != width:
-            return None
-        if linear.weight.shape != (width, linear.out_features) or linear.bias.shape != (linear.out_features,):
+        if type(linear) is not linear_class or "forward" in vars(linear) or linear.in_features != width:
+            return None  # not a Linear, or one given a forward of its own, or not chained
+        weight, bias = linear.weight, linear.bias
+        if weight.shape != (width, linear.out_features) or bias.shape != (linear.out_features,):
             return None  # a parameter replaced by one of another shape: the plain op's error says which
-        if any(p.dtype != x.dtype or type(p.data) is not type(x.data) for p in (linear.weight, linear.bias)):
+        if weight.dtype != x.dtype or bias.dtype != x.dtype or type(weight.data) is not type(x.data) \
+                or type(bias.data) is not type(x.data):
             return None
         after = layers[i + 1] if i + 1 < len(layers) else None
         name = names.get(type(after))
+        if name is not None and "forward" in vars(after):
+            return None  # an activation given a forward of its own
         if name == "leaky_relu" and (isinstance(after.slope, bool) or not isinstance(after.slope, numbers.Real)
                                      or not 0 < after.slope < 1):
             return None  # slope 0 is relu, and a slope out of [0, 1) an error: the plain path's business
@@ -118,7 +102,7 @@ class FusedMLP(autograd.Function):
 
     def backward(self, gy):
         if autograd.is_grad_enabled():
-            raise RuntimeError("a network run inside minigan.fast.mlp.fusing() cannot be differentiated twice "
+            raise RuntimeError("a network run inside minigan.fast.switch.fusing() cannot be differentiated twice "
                                "(create_graph=True); build that graph outside fusing(), op by op")
         wanted, grads, g = self.needs_grad, [None] * len(self.inputs), gy.data
         for i in reversed(range(len(self.activation_ops))):  # layer i + 1: W = inputs[1 + 2i], b = inputs[2 + 2i]
@@ -152,9 +136,12 @@ def activation_backward(op, g, a, y):
     that op's ``backward`` on arrays, in its order."""
     if type(op) is ops.ReLU:
         return g * (a > 0).astype(a.dtype, copy=False)
-    if type(op) is ops.LeakyReLU:
+    if type(op) is ops.LeakyReLU:  # g · ((a > 0)(1 - slope) + slope), in place: no new arrays
         slope = a.dtype.type(op.slope)
-        return g * ((a > 0) * (1 - slope) + slope).astype(a.dtype, copy=False)
+        factor = (a > 0) * (1 - slope)
+        factor += slope
+        factor *= g
+        return factor
     if type(op) is ops.Tanh:
         return g * (1.0 - y * y)
     return g * y * (1.0 - y)  # Sigmoid
