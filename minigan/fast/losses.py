@@ -12,7 +12,8 @@ backwards, in their order. So the values and the gradients are the plain path's 
 (``tests/test_fused_losses.py``). The targets are made and checked by the plain code
 (``losses._targets``), so bad targets get the plain errors.
 
-What stays the plain path's: least squares and WGAN-GP, an empty or integer batch (the plain errors), and
+What stays the plain path's: least squares and WGAN-GP, an empty or integer batch (the plain errors), a
+single 0-d logit, and
 second order (the op refuses ``create_graph=True``, as ``FusedMLP`` does). One limit: when the
 logits feed something else too, their gradient sums the same terms, in an order that may differ
 in the last bit; in a training step the loss is their only use.
@@ -51,7 +52,8 @@ class FusedLogitLoss(autograd.Function):
             self.exp = ops.Exp().forward(logits)
             return -(xp.asarray(self.exp.sum(axis=self.axes)) / self.count)
         softplus = ops.Softplus()
-        values = softplus.forward(-logits if self.rule == "non_saturating" else logits)
+        self.softplus_input = -logits if self.rule == "non_saturating" else logits  # the plain Neg's output, kept
+        values = softplus.forward(self.softplus_input)
         self.exp_minus_abs = softplus.exp_minus_abs
         if self.rule == "bce":
             values = values - self.targets * logits
@@ -70,7 +72,7 @@ class FusedLogitLoss(autograd.Function):
         if self.rule == "max_likelihood":
             return Tensor(g * self.exp)  # Exp's
         if self.rule == "non_saturating":
-            return Tensor(-(g * ops.Sigmoid(self.exp_minus_abs).forward(-logits.data)))  # Softplus's, then Neg's
+            return Tensor(-(g * ops.Sigmoid(self.exp_minus_abs).forward(self.softplus_input)))  # Softplus's, then Neg's
         through_softplus = g * ops.Sigmoid(self.exp_minus_abs).forward(logits.data)
         if self.rule == "minimax":
             return Tensor(through_softplus)
@@ -78,8 +80,10 @@ class FusedLogitLoss(autograd.Function):
 
 
 def _fusable(logits) -> bool:
-    # anything else (empty, integer, not a Tensor) gets the plain path's error
-    return fusing_on() and isinstance(logits, Tensor) and logits.size > 0 and logits.dtype in autograd.FLOAT_DTYPES
+    # anything else (empty, integer, not a Tensor) gets the plain path's error; a 0-d one the plain path's
+    # 0-d arrays (NumPy's scalars, which the fused arithmetic would meet, keep another NaN's sign)
+    return (fusing_on() and isinstance(logits, Tensor) and logits.ndim > 0 and logits.size > 0
+            and logits.dtype in autograd.FLOAT_DTYPES)
 
 
 def discriminator_losses(logits_real, logits_fake, real_label_smoothing: float = 0.0):
@@ -94,6 +98,6 @@ def discriminator_losses(logits_real, logits_fake, real_label_smoothing: float =
 def generator_loss(name: str, logits_fake):
     """G's loss ``name`` of ``losses.GENERATOR_LOSSES`` as one op; None outside ``fusing()`` or
     for another game."""
-    if name not in RULES or not _fusable(logits_fake):
+    if name not in losses.GENERATOR_LOSSES or not _fusable(logits_fake):
         return None
     return FusedLogitLoss(name)(logits_fake)
