@@ -17,8 +17,8 @@ import math
 from typing import NamedTuple
 
 from minigan import losses, validate
-from minigan.fast import losses as fast_losses
 from minigan.autograd import Tensor
+from minigan.fast import losses as fast_losses
 
 __all__ = ["LOSSES", "DiscriminatorLoss", "discriminator_loss", "generator_loss", "d_outputs_a_logit",
            "at_equilibrium"]

@@ -298,7 +298,8 @@ class GAN:
         with no_grad(), nn.evaluating(self.D):
             return self._as_d_output(self.D(self.tensor(x))).numpy().ravel()
 
-    fused_networks = True  # train_step runs a plain MLP, and a cross-entropy loss, as one op each (False: op by op, as d_step() alone does)
+    # train_step runs a plain MLP, and a cross-entropy loss, as one op each (False: op by op, as d_step() alone does)
+    fused_networks = True
 
     def train_step(self) -> dict:
         """k D-steps, then one G-step; returns the step's record (D's numbers from its last D-step)."""

@@ -47,17 +47,17 @@ class FusedLogitLoss(autograd.Function):
     def forward(self, logits):
         xp = backend.array_module(logits)
         self.count = xp.asarray(math.prod(logits.shape), dtype=logits.dtype)  # the n of ops.mean, as its Div has it
-        self.axes = tuple(range(logits.ndim))
+        axes = tuple(range(logits.ndim))
         if self.rule == "max_likelihood":
             self.exp = ops.Exp().forward(logits)
-            return -(xp.asarray(self.exp.sum(axis=self.axes)) / self.count)
+            return -(xp.asarray(self.exp.sum(axis=axes)) / self.count)
         softplus = ops.Softplus()
         self.softplus_input = -logits if self.rule == "non_saturating" else logits  # the plain Neg's output, kept
         values = softplus.forward(self.softplus_input)
         self.exp_minus_abs = softplus.exp_minus_abs
         if self.rule == "bce":
             values = values - self.targets * logits
-        mean = xp.asarray(values.sum(axis=self.axes)) / self.count
+        mean = xp.asarray(values.sum(axis=axes)) / self.count
         return -mean if self.rule == "minimax" else mean
 
     def backward(self, gy):
@@ -71,9 +71,9 @@ class FusedLogitLoss(autograd.Function):
         g = xp.broadcast_to((g / self.count).reshape((1,) * logits.ndim), logits.shape)  # Div's, then Sum's
         if self.rule == "max_likelihood":
             return Tensor(g * self.exp)  # Exp's
+        through_softplus = g * ops.Sigmoid(self.exp_minus_abs).forward(self.softplus_input)  # Softplus's
         if self.rule == "non_saturating":
-            return Tensor(-(g * ops.Sigmoid(self.exp_minus_abs).forward(self.softplus_input)))  # Softplus's, then Neg's
-        through_softplus = g * ops.Sigmoid(self.exp_minus_abs).forward(logits.data)
+            return Tensor(-through_softplus)  # then Neg's
         if self.rule == "minimax":
             return Tensor(through_softplus)
         return Tensor(through_softplus + (-g) * self.targets)  # Sub's -g, through Mul's t: the two uses of ℓ
