@@ -1,5 +1,7 @@
 """Optimisers against their published rules; resume exactness; real learning."""
 
+from unittest import mock
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -8,6 +10,7 @@ from hypothesis.extra import numpy as hnp
 
 import minigan
 from minigan import Tensor, backend, guard, losses, nn, no_grad, optim
+from minigan.fast import fused as fused_update
 
 
 def _adam_reference(theta, grads, lr, beta1, beta2, eps):
@@ -208,10 +211,14 @@ def _train_twice(make_opt, steps=15):
     lambda params, fused: optim.Adam(params, lr=0.01, betas=optim.GAN_BETAS, fused=fused),
     lambda params, fused: optim.SGD(params, lr=0.05, momentum=0.9, fused=fused),
 ], ids=["Adam", "SGD"])
-def test_the_fused_update_is_bit_identical_to_updating_each_parameter(make_opt):
+@pytest.mark.parametrize("block", [fused_update.BLOCK, 7, 1])
+def test_the_fused_update_is_bit_identical_to_updating_each_parameter(make_opt, block):
     # The rule is elementwise, and +, -, *, / and √ round each element correctly (IEEE 754)
-    # wherever it is stored, so one call on the flat array equals one call per parameter exactly.
-    (fused_model, fused_opt), (plain_model, plain_opt) = _train_twice(make_opt)
+    # wherever it is stored, so one call on the flat array, or one per block of it (7: blocks
+    # that straddle the parameters' boundaries), equals one call per parameter exactly.
+    with mock.patch.object(fused_update, "BLOCK", block):
+        (fused_model, fused_opt), (plain_model, plain_opt) = _train_twice(make_opt)
+    assert len(fused_opt.fused.blocks) == -(-fused_opt.fused.theta.size // block)
     for a, b in zip(fused_model.parameters(), plain_model.parameters(), strict=True):
         assert np.shares_memory(a.data, fused_opt.fused.theta)  # the fused path really ran on views
         np.testing.assert_array_equal(a.data, b.data)
@@ -224,17 +231,18 @@ def test_the_fused_update_is_bit_identical_to_updating_each_parameter(make_opt):
 @settings(max_examples=25)
 @given(adam=st.booleans(), lr=st.floats(1e-4, 0.5), beta1=st.floats(0, 0.99), beta2=st.floats(0.5, 0.9999),
        eps=st.floats(1e-8, 1e-2), momentum=st.floats(0, 0.99), factor=st.floats(0, 1), steps=st.integers(1, 6),
-       dtype=st.sampled_from(["float32", "float64"]), seed=st.integers(0, 2**16))
+       dtype=st.sampled_from(["float32", "float64"]), seed=st.integers(0, 2**16), block=st.sampled_from([1, 3, 4, 2**16]))
 def test_the_fused_rules_equal_the_plain_rules_bit_for_bit_for_any_settings(adam, lr, beta1, beta2, eps, momentum,
-                                                                            factor, steps, dtype, seed):
+                                                                            factor, steps, dtype, seed, block):
     rng = np.random.default_rng(seed)
     grads = [[(rng.standard_normal(s) * 10.0 ** rng.integers(-3, 3)).astype(dtype) for s in [(3, 2), (2,), (2, 1)]]
              for _ in range(steps)]
     results = []
     for fused in (True, False):
         params = [nn.Parameter(np.random.default_rng(0).standard_normal(g.shape).astype(dtype)) for g in grads[0]]
-        opt = optim.Adam(params, lr=lr, betas=(beta1, beta2), eps=eps, fused=fused) if adam \
-            else optim.SGD(params, lr=lr, momentum=momentum, fused=fused)
+        with mock.patch.object(fused_update, "BLOCK", block):  # the rule block by block: the same numbers
+            opt = optim.Adam(params, lr=lr, betas=(beta1, beta2), eps=eps, fused=fused) if adam \
+                else optim.SGD(params, lr=lr, momentum=momentum, fused=fused)
         opt.lr_factor = factor
         for step_grads in grads:
             for p, g in zip(params, step_grads, strict=True):
@@ -337,15 +345,17 @@ def test_undo_needs_the_fused_update():
     actions=st.lists(st.one_of(st.just("undo"), st.lists(st.booleans(), min_size=4, max_size=4)),
                      min_size=1, max_size=12),
     adam=st.booleans(),
+    block=st.sampled_from([2, 5, 2**16]),
 )
-def test_any_sequence_of_steps_and_undos_ends_where_the_steps_never_undone_lead(actions, adam):
+def test_any_sequence_of_steps_and_undos_ends_where_the_steps_never_undone_lead(actions, adam, block):
     """Each action is "undo" or a step in which the parameters marked True have a gradient (all
     True: the fused way, which can be undone; some False: parameter by parameter, which cannot,
     and unequal step counts from then on)."""
     def make():
         model = nn.mlp([2, 3, 1], dtype="float64", rng=np.random.default_rng(0))
         cls, kwargs = (optim.Adam, {"betas": optim.GAN_BETAS}) if adam else (optim.SGD, {"momentum": 0.9})
-        return model, cls(model.parameters(), lr=0.1, **kwargs)
+        with mock.patch.object(fused_update, "BLOCK", block):
+            return model, cls(model.parameters(), lr=0.1, **kwargs)
 
     def step(model, opt, has_grad, seed):
         rng = np.random.default_rng(seed)
