@@ -103,9 +103,9 @@ def main():
         numexpr_row = None
 
     fused_ms = summary(time_per_call(opt.step, calls=20, repeats=7, warmup=3))
-    blocks = len(fused.blocks)
+    from minigan.fast.fused import BLOCK
     rows.append((f"minigan, fused NumPy rule (13 passes, plus gathering the gradients and keeping θ for undo), "
-                 f"in {blocks} blocks of at most {fused.blocks[0].stop:,} elements", fused_ms, "the default"))
+                 f"in {len(fused.blocks)} blocks of at most {BLOCK:,} elements", fused_ms, "the default"))
     whole = adam_optimizer(block=size)
     whole_ms = summary(time_per_call(whole.step, calls=20, repeats=7, warmup=3))
     rows.append(("the same rule on the whole flat arrays at once (one block)", whole_ms,

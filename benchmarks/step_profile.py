@@ -109,7 +109,7 @@ def category(frames: list[str]) -> str:
         return "optimiser: the update rule (Adam), array work"
     if innermost and innermost["file"] == "minigan/fast/fused.py" and "concatenate" in line:
         return "optimiser: gathering the gradients into one flat array"
-    if innermost and "theta_before" in line:
+    if innermost and innermost["file"] == "minigan/fast/fused.py" and "kept[...] = theta" in line:
         return "optimiser: keeping θ for undo_step()"
     if any(n.endswith("all_finite") for n in names):
         return "bookkeeping: finiteness check of θ, m, v"

@@ -13,7 +13,7 @@ had never stopped.
 The learning rate used is η = ``lr`` × ``lr_factor``: ``lr`` is what you set, and a
 schedule (a GAN's decay) changes only ``lr_factor`` (1 unless one does).
 
-By default (``fused=True``) the rule runs once on all the parameters at once, kept in
+By default (``fused=True``) the rule runs on all the parameters at once, kept in
 one flat array (``minigan.fast.fused``): a handful of array operations instead of a
 handful per parameter, giving the same numbers bit for bit (tested). Reading this module
 you can ignore it: the per-parameter loop is the definition.

@@ -1,5 +1,6 @@
 """Optimisers against their published rules; resume exactness; real learning."""
 
+from types import SimpleNamespace
 from unittest import mock
 
 import numpy as np
@@ -382,6 +383,37 @@ def test_any_sequence_of_steps_and_undos_ends_where_the_steps_never_undone_lead(
     reference, reference_opt = make()
     for mask, seed in kept:
         step(reference, reference_opt, mask, seed)
+    _assert_same_state(_state_of(model, opt), _state_of(reference, reference_opt))
+
+
+@pytest.mark.parametrize("adam", [True, False])
+def test_a_step_cut_short_between_blocks_leaves_everything_as_it_was(adam):
+    """An overflow that np.errstate turns into an error in the middle block (or a Ctrl-C between
+    blocks): θ of the blocks already updated is put back, the state and step counts have not
+    moved, and the next steps go on as if the failed one had never been tried."""
+    def make():
+        params = [nn.Parameter(np.arange(4, dtype=np.float32) + i) for i in range(3)]
+        with mock.patch.object(fused_update, "BLOCK", 4):  # one block per parameter
+            opt = optim.Adam(params, lr=0.1) if adam else optim.SGD(params, lr=10.0, momentum=0.9)
+        return SimpleNamespace(parameters=lambda: params), opt
+
+    def step(model, opt, huge=False):
+        for i, p in enumerate(model.parameters()):
+            p.grad = Tensor(np.full(4, 1e38 if huge and i == 1 else 0.5, dtype=np.float32))
+        opt.step()
+
+    model, opt = make()
+    step(model, opt)
+    before = _state_of(model, opt)
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        step(model, opt, huge=True)  # Adam: g² overflows; SGD: η v does, in the middle block
+    _assert_same_state(_state_of(model, opt), before)
+    with pytest.raises(RuntimeError, match="cut short"):
+        opt.undo_step()
+    step(model, opt)
+    reference, reference_opt = make()
+    step(reference, reference_opt)
+    step(reference, reference_opt)
     _assert_same_state(_state_of(model, opt), _state_of(reference, reference_opt))
 
 

@@ -2,9 +2,9 @@
 
 ``minigan.optim`` defines each rule per parameter; this module is how the optimisers run by
 default. The parameters' arrays become views into one flat array θ, and the state arrays
-(Adam's m and v, SGD's velocity) views into flat buffers, so the rule runs once on the
-flat arrays: a handful of array operations per step instead of a handful per parameter,
-and a finite check or a norm of the whole network is one reduction.
+(Adam's m and v, SGD's velocity) views into flat buffers, so the rule runs on the flat
+arrays: a handful of array operations per step (per block, below) instead of a handful per
+parameter, and a finite check or a norm of the whole network is one reduction.
 
 The arithmetic below is the rule of ``minigan.optim`` written with ``out=`` arguments, so no
 large temporary array is made each step; each operation rounds each element exactly as the
@@ -19,10 +19,11 @@ an update gives a NaN or an infinity.
 Gradients are gathered into one flat array at each step, from the parameters' ``.grad`` as
 they are then (edited in place or not).
 
-Blocks: on the CPU the rule runs block by block, ``BLOCK`` elements at a time. Each of its
-passes then finds its block of θ, g, m, v in the cache, where the previous pass left it,
-instead of reading the whole flat arrays from memory again; every element gets the same
-operations, so the same numbers.
+Blocks: on the CPU the rule runs block by block, ``BLOCK`` elements at a time (read when the
+optimiser is made). Each of its passes then finds its block of θ, g, m, v in the cache, where
+the previous pass left it, instead of reading the whole flat arrays from memory again; every
+element gets the same operations, so the same numbers. A step cut short between blocks
+(Ctrl-C, or an overflow that ``np.errstate`` turns into an error) puts θ back as it was.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from minigan import backend
 
 __all__ = ["FusedUpdate", "BLOCK"]
 
-BLOCK = 2**16  # elements: a block of each of the rule's six float32 arrays, 1.5 MiB in all, stays in a core's cache
+BLOCK = 2**16  # elements: a block of θ, its copy, g, the work array and both banks of m and v: 2 MiB in float32
 
 
 class FusedUpdate:
@@ -63,9 +64,10 @@ class FusedUpdate:
                 own[name][...] = array
         self.use_bank(0)
         self.gradient, self.work, self.theta_before = (xp.empty_like(self.theta) for _ in range(3))
-        size = BLOCK if xp is np else self.theta.size  # a GPU runs each pass on the whole array at once
+        size = BLOCK if xp is np else max(self.theta.size, 1)  # a GPU runs each pass on the whole array at once
         self.blocks = [slice(start, start + size) for start in range(0, self.theta.size, size)]
-        self.block_views = [(self.theta[b], self.gradient[b], self.theta_before[b], self.work[b],
+        # per block: views of θ, its copy, g, the work array, and the state of each bank
+        self.block_views = [(self.theta[b], self.theta_before[b], self.gradient[b], self.work[b],
                              [{name: flat[b] for name, flat in bank.items()} for bank in self.banks]) for b in self.blocks]
         self.last = None  # what undo() puts back: (step counts, bank) before the last fused step
 
@@ -98,11 +100,17 @@ class FusedUpdate:
             return False
         xp = backend.array_module(self.theta)
         xp.concatenate([p.grad.data.reshape(-1) for p in params], out=self.gradient)
+        t, rule, copied = opt.steps[0] + 1, RULES[type(opt).update.__qualname__], 0
+        try:
+            for theta, kept, g, work, state in self.block_views:
+                kept[...] = theta  # θ as it was, for undo()
+                copied += 1
+                rule(opt, xp, theta, g, state[self.bank], state[1 - self.bank], t, work)
+        except BaseException:  # cut short: θ back as it was; the bank and step counts have not moved
+            for theta, kept, *_ in self.block_views[:copied]:
+                theta[...] = kept
+            raise
         self.last = (list(opt.steps), self.bank)
-        t, rule = opt.steps[0] + 1, RULES[type(opt).update.__qualname__]
-        for theta, g, theta_before, work, banks in self.block_views:
-            theta_before[...] = theta
-            rule(opt, xp, theta, g, banks[self.bank], banks[1 - self.bank], t, work)
         opt.steps = [t] * len(params)
         self.use_bank(1 - self.bank)
         for p in params:
@@ -114,7 +122,7 @@ class FusedUpdate:
         who = type(self.optimizer).__name__
         if self.last is None:
             raise RuntimeError(f"{who}.undo_step(): no update to undo (none since the optimiser was made or "
-                               "loaded, the last one was undone, or it updated the parameters one by one)")
+                               "loaded, the last one was undone or cut short, or it updated the parameters one by one)")
         if not self.intact():
             raise RuntimeError(f"{who}.undo_step(): a parameter's array was replaced since the update")
         (steps, bank), self.last = self.last, None
