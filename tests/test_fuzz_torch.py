@@ -28,7 +28,8 @@ OPS = {
     "sigmoid": (lambda a, b: ops.sigmoid(a), lambda a, b: torch.sigmoid(a)),
     "relu": (lambda a, b: ops.relu(a), lambda a, b: torch.relu(a)),
     "leaky_relu": (lambda a, b: ops.leaky_relu(a, 0.2), lambda a, b: torch.nn.functional.leaky_relu(a, 0.2)),
-    "softplus": (lambda a, b: ops.softplus(a), lambda a, b: torch.nn.functional.softplus(a)),
+    # log(1 + e^a) = logaddexp(a, 0): PyTorch's softplus returns a itself above a = 20 (its threshold), 2e-9 short
+    "softplus": (lambda a, b: ops.softplus(a), lambda a, b: torch.logaddexp(a, torch.zeros_like(a))),
     "clip": (lambda a, b: ops.clip(a, -0.5, 0.7), lambda a, b: torch.clamp(a, -0.5, 0.7)),
     "matmul_T": (lambda a, b: a @ b.T, lambda a, b: a @ b.T),
     "linear": (lambda a, b: ops.linear(a, b.T, b[:, 0]), lambda a, b: torch.nn.functional.linear(a, b, b[:, 0])),
