@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+from unittest import mock
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -13,6 +15,7 @@ from hypothesis.extra import numpy as hnp
 
 import minigan
 from minigan import Tensor, backend, data, gan, grad, guard, nn, ops, optim
+from minigan.fast import fused as fused_update
 from minigan.fast.counting import counting
 
 _floats = hnp.arrays(np.float32, st.integers(1, 50),
@@ -46,9 +49,10 @@ def test_softplus_second_derivative_still_flows_through_the_reused_exp():
 # ----------------------------------------------------------------------------- the fused optimiser, touched as users touch it
 
 
-def _net_and_optimizer(fused, cls=optim.Adam, **settings):
+def _net_and_optimizer(fused, cls=optim.Adam, block=fused_update.BLOCK, **settings):
     model = nn.mlp([3, 5, 2], rng=np.random.default_rng(0))
-    opt = cls(model.parameters(), fused=fused, **settings)
+    with mock.patch.object(fused_update, "BLOCK", block):
+        opt = cls(model.parameters(), fused=fused, **settings)
     assert (opt.fused is not None) == fused
     return model, opt
 
@@ -58,14 +62,15 @@ def _loss(model, seed=1):
     return (model(x) ** 2).mean()
 
 
+@pytest.mark.parametrize("block", [fused_update.BLOCK, 4])  # 4: the fused update in blocks across parameters
 @pytest.mark.parametrize("cls, settings", [(optim.Adam, {}), (optim.SGD, {"lr": 0.1, "momentum": 0.9})])
-def test_gradients_edited_in_place_are_what_both_ways_apply(cls, settings):
+def test_gradients_edited_in_place_are_what_both_ways_apply(cls, settings, block):
     """Clipping by hand: the norm is read, the gradients scaled in place, then the step. Both
     ways apply the edited gradients, whatever was read before (zero gradients: Adam and SGD
     leave θ where it is on a first step)."""
     results = []
     for fused in (True, False):
-        model, opt = _net_and_optimizer(fused, cls, **settings)
+        model, opt = _net_and_optimizer(fused, cls, block, **settings)
         before = [p.data.copy() for p in model.parameters()]
         _loss(model).backward()
         float(guard.gradient_norm(opt))  # read the norm first, as a clipping loop does

@@ -255,12 +255,14 @@ def test_the_fused_rules_equal_the_plain_rules_bit_for_bit_for_any_settings(adam
     _assert_same_state(*results)
 
 
-def test_an_optimizer_state_saved_one_way_resumes_the_other_way_exactly():
+@pytest.mark.parametrize("block", [fused_update.BLOCK, 5])  # 5: the fused update in blocks across parameters
+def test_an_optimizer_state_saved_one_way_resumes_the_other_way_exactly(block):
     minigan.seed(0)
     x, y = _xor_blobs(64, minigan.rng.generator())
     minigan.seed(1)
     straight = nn.mlp([2, 8, 1])
-    straight_opt = optim.Adam(straight.parameters(), lr=0.01, fused=True)
+    with mock.patch.object(fused_update, "BLOCK", block):
+        straight_opt = optim.Adam(straight.parameters(), lr=0.01, fused=True)
     _train(straight, straight_opt, x, y, 20)
 
     minigan.seed(1)
@@ -268,7 +270,8 @@ def test_an_optimizer_state_saved_one_way_resumes_the_other_way_exactly():
     first_opt = optim.Adam(first.parameters(), lr=0.01, fused=False)
     _train(first, first_opt, x, y, 10)
     resumed = nn.mlp([2, 8, 1])
-    resumed_opt = optim.Adam(resumed.parameters(), lr=0.01, fused=True)
+    with mock.patch.object(fused_update, "BLOCK", block):
+        resumed_opt = optim.Adam(resumed.parameters(), lr=0.01, fused=True)
     resumed.load_state_dict(first.state_dict())
     resumed_opt.load_state_dict(first_opt.state_dict())
     _train(resumed, resumed_opt, x, y, 10)
