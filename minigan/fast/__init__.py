@@ -1,7 +1,8 @@
 """Beside the teaching path: machinery for speed that the chapters do not need to be read through.
 
-    fused     an optimiser's rule applied once to all its parameters, kept in one flat array
-              (the default of ``minigan.optim``), with an exact undo of the last update
+    fused     an optimiser's rule applied to all its parameters at once, kept in one flat array
+              (the default of ``minigan.optim``; block by block on the CPU), with an exact undo
+              of the last update
     switch    ``fusing()``: where the two below run (``GAN.train_step`` turns it on, in its thread)
     mlp       a plain multilayer perceptron as one op of the graph (``nn.Sequential`` asks it
               first), with the plain ops' values and gradients

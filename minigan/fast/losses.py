@@ -12,9 +12,9 @@ backwards, in their order. So the values and the gradients are the plain path's 
 (``tests/test_fused_losses.py``). The targets are made and checked by the plain code
 (``losses._targets``), so bad targets get the plain errors.
 
-What stays the plain path's: least squares and WGAN-GP, an empty or integer batch (the plain errors), a
-single 0-d logit, and
-second order (the op refuses ``create_graph=True``, as ``FusedMLP`` does). One limit: when the
+What stays the plain path's: least squares and WGAN-GP, an empty or integer batch (the plain
+errors), a single 0-d logit, and second order (the op refuses ``create_graph=True``, as
+``FusedMLP`` does). One limit: when the
 logits feed something else too, their gradient sums the same terms, in an order that may differ
 in the last bit; in a training step the loss is their only use.
 """
