@@ -40,7 +40,9 @@ def test_kept_memory_spares_a_training_step_its_page_faults():
     """Counted, not timed: the ring preset's steps at one BLAS thread (the command line's choice
     for it) fault on pages that glibc gave back, unless kept."""
     default, kept = _page_faults_of_100_steps("default"), _page_faults_of_100_steps("keep")
-    assert default > 2000  # about 190 a step when this was written
+    assert kept < 2000  # about 0.1 a step
+    if default < 2000:  # about 180 a step as a rule; glibc's own dynamic thresholds once kept the pages (8 faults)
+        pytest.skip(f"glibc's defaults gave no pages back in this run ({default} page faults in 100 steps)")
     assert kept < default / 10
 
 
