@@ -33,7 +33,10 @@ class WeightAverage:
         if not 0.0 < decay < 1.0:
             raise ValueError(f"decay must be strictly between 0 and 1, got {decay}")
         self.module, self.decay = module, decay
-        self.average = module.state_dict()  # copies: θ̄ starts at the current θ
+        self.average = self._parameters()  # copies: θ̄ starts at the current θ
+
+    def _parameters(self) -> dict:
+        return {name: p.data.copy() for name, p in self.module.named_parameters()}
 
     def update(self) -> None:
         """θ̄ ← β θ̄ + (1 - β) θ, in place, for every parameter."""
@@ -44,9 +47,11 @@ class WeightAverage:
 
     @contextlib.contextmanager
     def swapped_in(self):
-        """Inside this block the module computes with θ̄; on leaving, its own θ is back."""
+        """Inside this block the module computes with θ̄; on leaving, its own θ is back. Buffers
+        (state that is not learned, such as spectral normalisation's u) are not averaged: the
+        module keeps its own."""
         live = self.module.state_dict()
-        self.module.load_state_dict(self.average)
+        self.module.load_state_dict({**live, **self.average})
         try:
             yield self.module
         finally:
@@ -57,6 +62,7 @@ class WeightAverage:
 
     def load_state_dict(self, state: dict) -> None:
         """Restore θ̄ (checked against the module's own parameters' names, shapes and dtypes)."""
+        buffers = {name: b.data for name, b in self.module.named_buffers()}
         with self.swapped_in():  # reuse the module's checks: load into it, then read it back
-            self.module.load_state_dict(state)
-            self.average = self.module.state_dict()
+            self.module.load_state_dict({**state, **buffers})
+            self.average = self._parameters()

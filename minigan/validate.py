@@ -105,8 +105,8 @@ def sha256(name: str, value) -> str:
 
 def module_state(module, state: dict) -> None:
     """A ValueError (names, shapes) or TypeError (dtypes) unless ``state`` holds an array for each of
-    ``module``'s parameters, by dotted name, of its shape and dtype, and nothing else."""
-    own = dict(module.named_parameters())
+    ``module``'s parameters and buffers, by dotted name, of its shape and dtype, and nothing else."""
+    own = {**dict(module.named_parameters()), **dict(module.named_buffers())}
     missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
     problems = [f"{what} entries {names}" for what, names in (("missing", missing), ("unexpected", unexpected)) if names]
     if problems:

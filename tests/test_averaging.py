@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from minigan import nn
+from minigan import Tensor, nn
 from minigan.averaging import WeightAverage
 
 
@@ -57,3 +57,23 @@ def test_the_average_round_trips_through_its_state_dict():
 def test_a_decay_outside_0_1_is_refused(decay):
     with pytest.raises(ValueError, match="decay"):
         WeightAverage(small_net(), decay=decay)
+
+
+def test_buffers_are_not_averaged_the_module_keeps_its_own():
+    net = nn.Sequential(nn.SpectralNormLinear(2, 3, rng=np.random.default_rng(0)), nn.LeakyReLU(),
+                        nn.SpectralNormLinear(3, 1, rng=np.random.default_rng(1)))
+    average = WeightAverage(net, decay=0.5)
+    assert sorted(average.state_dict()) == ["0.bias", "0.weight", "2.bias", "2.weight"]
+    for _ in range(3):
+        net(Tensor(np.ones((4, 2), dtype=np.float32)))  # training mode: the power iteration moves u and v
+        average.update()
+    live = {name: b.data.copy() for name, b in net.named_buffers()}
+    with average.swapped_in():
+        for name, b in net.named_buffers():
+            np.testing.assert_array_equal(b.data, live[name])
+    restored = WeightAverage(net, decay=0.5)
+    restored.load_state_dict(average.state_dict())
+    for name, value in average.state_dict().items():
+        np.testing.assert_array_equal(restored.state_dict()[name], value)
+    with pytest.raises(ValueError, match=r"missing entries \['2.bias'\]"):
+        restored.load_state_dict({k: v for k, v in average.state_dict().items() if k != "2.bias"})

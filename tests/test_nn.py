@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minigan
-from minigan import Tensor, backend, losses, nn
-from minigan.gradcheck import check_grad
+from minigan import Tensor, backend, losses, nn, ops
+from minigan.gradcheck import check_grad, check_gradgrad
 
 from strategies import leaf
 
@@ -178,3 +178,57 @@ def test_train_and_eval_reach_every_nested_module_and_evaluating_restores_the_mo
     with nn.evaluating(net):
         assert not net.layers[2].layers[0].training
     assert net.layers[2].layers[0].training
+
+
+def test_spectral_norm_linear_divides_its_weight_by_the_largest_singular_value():
+    rng = np.random.default_rng(0)
+    layer = nn.SpectralNormLinear(6, 4, dtype="float64", rng=rng)
+    layer.weight.data[...] = rng.normal(size=(6, 4)) * 3.0
+    x = Tensor(rng.normal(size=(5, 6)))
+    for _ in range(50):  # power iteration: one step per forward pass in training mode
+        layer(x)
+    sigma = np.linalg.norm(layer.weight.numpy(), 2)
+    expected = x.numpy() @ (layer.weight.numpy() / sigma) + layer.bias.numpy()
+    np.testing.assert_allclose(layer(x).numpy(), expected, rtol=1e-9)
+    u = layer.u.numpy().copy()
+    with nn.evaluating(layer):
+        np.testing.assert_allclose(layer(x).numpy(), expected, rtol=1e-9)
+    np.testing.assert_array_equal(layer.u.numpy(), u)  # evaluation leaves u (and v) where they were
+    # the normalised weight stretches no input by more than 1, and its top direction by exactly 1
+    assert np.linalg.norm(layer.weight.numpy() / sigma, 2) == pytest.approx(1.0)
+
+
+def test_spectral_norm_linear_gradients_treat_u_and_v_as_constants():
+    rng = np.random.default_rng(1)
+    layer = nn.SpectralNormLinear(5, 3, dtype="float64", rng=rng)
+    for _ in range(3):
+        layer(Tensor(rng.normal(size=(2, 5))))
+    x = leaf(rng.normal(size=(4, 5)))
+    with nn.evaluating(layer):  # u fixed, so central differences see the function backprop differentiates
+        check_grad(lambda x, w, b: layer(x), [x, layer.weight, layer.bias])
+        check_gradgrad(lambda x, w, b: ops.tanh(layer(x)), [x, layer.weight, layer.bias])
+
+
+def test_spectral_norm_linear_keeps_u_and_v_in_its_state_and_a_graph_keeps_the_ones_it_was_built_with():
+    rng = np.random.default_rng(2)
+    layer = nn.SpectralNormLinear(4, 3, dtype="float64", rng=rng, name="D.0")
+    assert [name for name, _ in layer.named_parameters()] == ["weight", "bias"]  # u and v are not learned
+    assert [name for name, _ in layer.named_buffers()] == ["u", "v"]
+    x = Tensor(rng.normal(size=(3, 4)))
+    layer(x)
+    state = layer.state_dict()
+    assert sorted(state) == ["bias", "u", "v", "weight"]
+    twin = nn.SpectralNormLinear(4, 3, dtype="float64", rng=np.random.default_rng(9), name="D.0")
+    twin.load_state_dict(state)
+    y, y_twin = layer(x), twin(x)  # the same state, so the same power-iteration step and output
+    np.testing.assert_array_equal(y.numpy(), y_twin.numpy())
+    layer(x)  # moves u and v on before y's backward pass: y must still use the ones it was built with
+    np.testing.assert_array_equal(weight_grad(layer, y), weight_grad(twin, y_twin))
+    with pytest.raises(ValueError, match=r"missing entries \['u', 'v'\]"):
+        layer.load_state_dict({"weight": state["weight"], "bias": state["bias"]})
+
+
+def weight_grad(layer, y):
+    layer.zero_grad()
+    (y * y).sum().backward()
+    return layer.weight.grad.numpy().copy()
