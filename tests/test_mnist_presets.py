@@ -52,10 +52,19 @@ def test_the_paper_discriminator_drops_out_while_training_and_not_when_evaluated
     assert gan.D.training  # and evaluation leaves it training
 
 
+def test_the_tuned_preset_normalises_every_layer_of_its_discriminator_and_drops_nothing():
+    gan, _ = presets.build("mnist", seed=0)
+    assert all(isinstance(layer, (nn.SpectralNormLinear, nn.LeakyReLU)) for layer in gan.D.layers)
+    assert [name for name, _ in gan.D.named_buffers()] == ["0.u", "0.v", "2.u", "2.v", "4.u", "4.v"]
+    assert not any(isinstance(layer, nn.Dropout) for layer in (*gan.G.layers, *gan.D.layers))
+    assert (gan.config.lr_g, gan.config.lr_d) == (2e-4, 4e-4)
+
+
 @pytest.mark.parametrize("name", ["mnist_paper", "mnist"])
 def test_an_mnist_run_saved_and_restored_continues_exactly(name):
-    """Dropout's masks come from the run's random stream, which the state holds, so a restored
-    run draws the same masks and ends with the same weights."""
+    """Dropout's masks come from the run's random stream, which the state holds, and spectral
+    normalisation's vectors u and v are saved with D's weights, so a restored run takes the same
+    steps and ends with the same weights."""
     straight, _ = presets.build(name, seed=3, batch_size=16)
     straight.train(3)
     state = straight.state_dict()

@@ -20,9 +20,9 @@ gradients as on the plain path, added in an order that may differ in the last bi
 step uses each weight twice at most.
 
 What stays the plain path's:
-- anything else (dropout, maxout, a ``Standardize`` first layer, a layer that appears twice, an
-  input of the wrong shape or dtype) runs the plain loop, so its behaviour and its errors are
-  the plain ones;
+- anything else (dropout, maxout, a spectrally normalised layer, a ``Standardize`` first layer,
+  a layer that appears twice, an input of the wrong shape or dtype) runs the plain loop, so its
+  behaviour and its errors are the plain ones;
 - the version counters: the op keeps every weight's version, so ``backward()`` still refuses
   a graph whose weights changed since it was built;
 - second order: a graph built inside ``fusing()`` refuses to be differentiated twice
