@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 
-from minigan import validate
+from minigan import backend, validate
 from minigan.nn import Module
 
 __all__ = ["WeightAverage"]
@@ -61,8 +61,6 @@ class WeightAverage:
         return {name: value.copy() for name, value in self.average.items()}
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore θ̄ (checked against the module's own parameters' names, shapes and dtypes)."""
-        buffers = {name: b.data for name, b in self.module.named_buffers()}
-        with self.swapped_in():  # reuse the module's checks: load into it, then read it back
-            self.module.load_state_dict({**state, **buffers})
-            self.average = self._parameters()
+        """Restore θ̄, checked against the module's parameters' names, shapes and dtypes."""
+        validate.module_state(self.module, state, own=dict(self.module.named_parameters()))
+        self.average = {name: backend.asarray(state[name]).copy() for name in self.average}

@@ -22,7 +22,7 @@ from minigan.autograd import Tensor
 from minigan.rng import resolve
 
 __all__ = [
-    "Parameter", "Buffer", "Module", "frozen", "evaluating", "Linear", "Maxout", "SpectralNormLinear", "Dropout", "Sequential", "Standardize", "ReLU", "LeakyReLU", "Tanh", "Sigmoid",
+    "Parameter", "Buffer", "Module", "frozen", "evaluating", "Linear", "Maxout", "Dropout", "Sequential", "Standardize", "ReLU", "LeakyReLU", "Tanh", "Sigmoid",
     "glorot_uniform", "he_normal", "INITIALISERS", "ACTIVATIONS", "mlp",
 ]
 
@@ -37,19 +37,18 @@ class Parameter(Tensor):
 
 
 class Buffer(Tensor):
-    """State a module keeps that is not learned: no gradient, no optimiser, but saved and
-    loaded with the parameters by ``state_dict`` (spectral normalisation's vector u is one)."""
+    """State a module keeps that is not learned (a Tensor that requires no gradient): no
+    optimiser updates it, but ``state_dict`` saves and loads it with the parameters
+    (spectral normalisation's vectors u and v are buffers)."""
 
     __slots__ = ()
-
-    def __init__(self, data, name: str | None = None):
-        super().__init__(data, requires_grad=False, name=name)
 
 
 class Module:
     """Base class: subclasses set Parameters / sub-Modules as attributes and define ``forward``.
 
-    ``training`` says which mode the module is in: True while it learns (dropout drops units),
+    ``training`` says which mode the module is in: True while it learns (dropout drops units,
+    spectral normalisation steps its power iteration),
     False when it is evaluated or sampled from (``eval()``, or ``with evaluating(module)``)."""
 
     training = True
@@ -64,13 +63,15 @@ class Module:
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         """(dotted name, parameter) pairs, in the order the attributes were set."""
-        for name, value in self._members():
-            yield from _named_members_of(value, prefix + name, Parameter)
+        return self._named(Parameter, prefix)
 
     def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Buffer]]:
         """(dotted name, buffer) pairs, found as the parameters are."""
+        return self._named(Buffer, prefix)
+
+    def _named(self, kind: type, prefix: str):
         for name, value in self._members():
-            yield from _named_members_of(value, prefix + name, Buffer)
+            yield from _named_members_of(value, prefix + name, kind)
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         """(name, sub-module) pairs for the modules directly inside this one."""
@@ -94,7 +95,8 @@ class Module:
         return self
 
     def eval(self) -> Module:
-        """Evaluation mode: layers that behave differently while learning (dropout) stop doing so."""
+        """Evaluation mode: layers that behave differently while learning (dropout, spectral
+        normalisation) stop doing so."""
         return self.train(False)
 
     def requires_grad_(self, flag: bool = True) -> Module:
@@ -159,8 +161,7 @@ def _named_members_of(value, name: str, kind: type):
     if isinstance(value, kind):
         yield name, value
     elif isinstance(value, Module):
-        named = value.named_parameters if kind is Parameter else value.named_buffers
-        yield from named(name + ".")
+        yield from value._named(kind, name + ".")
     elif isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
             yield from _named_members_of(item, f"{name}.{i}", kind)
@@ -199,17 +200,7 @@ class Linear(Module):
         self.weight = Parameter(backend.asarray(weight, dtype=dtype), name=prefix + "weight")
         self.bias = Parameter(backend.current().zeros(self.out_features, dtype=dtype), name=prefix + "bias")
 
-    def forward(self, x: Tensor) -> Tensor: return ops.linear(self.checked(x), self.weight, self.bias)
-
-    def checked(self, x: Tensor) -> Tensor:
-        """x, if it is a batch of inputs this layer takes; a TypeError or ValueError otherwise."""
-        if not isinstance(x, Tensor):
-            raise TypeError(f"{self!r} takes a Tensor, got {type(x).__name__}")
-        if x.ndim != 2 or x.shape[1] != self.in_features:
-            raise ValueError(f"{self!r} expected input of shape (batch, {self.in_features}), got {x.shape}")
-        if x.dtype != self.weight.dtype:
-            raise TypeError(f"{self!r} has {self.weight.dtype} parameters but got a {x.dtype} input")
-        return x
+    def forward(self, x: Tensor) -> Tensor: return ops.linear(validate.layer_input(self, x), self.weight, self.bias)
 
     def __repr__(self) -> str:
         label = f" {self.name!r}" if self.name else ""
@@ -233,46 +224,6 @@ class Maxout(Linear):
     def __repr__(self) -> str:
         label = f" {self.name!r}" if self.name else ""
         return f"Maxout{label}({self.in_features} -> {self.units} units of {self.pieces} pieces)"
-
-
-class SpectralNormLinear(Linear):
-    """A dense layer whose weight is divided by its spectral norm (Miyato et al. 2018):
-    y = x W/σ(W) + b, where σ(W) = max |x W| / |x| is the most the layer can stretch an input.
-    A D made of such layers and activations of slope ≤ 1 moves its output by at most |Δx|
-    when its input moves by Δx, so the gradients it hands G stay bounded, however well it
-    tells real from fake.
-
-    σ comes from power iteration on unit vectors u and v (Buffers: saved with the weights).
-    Each forward pass in training mode takes one step from the last one's u,
-        v ← u W / |u W|,   u ← W v / |W v|,   σ = u W v,
-    and W changes little per update, so one step keeps up. u and v are constants to the
-    autodiff, as in the paper: the gradient reaches W directly and through σ = u W v. In
-    evaluation mode u and v stay as they are, and the layer is the fixed function x W/(u W v) + b.
-    """
-
-    def __init__(self, in_features: int, out_features: int, **options):
-        super().__init__(in_features, out_features, **options)
-        prefix = f"{self.name}." if self.name else ""
-        u = resolve(options.get("rng")).normal(size=self.in_features)
-        self.u = Buffer(backend.asarray(u / np.linalg.norm(u), dtype=self.weight.dtype), name=prefix + "u")
-        self.v = Buffer(self._unit(self.u.data @ self.weight.data), name=prefix + "v")
-
-    @staticmethod
-    def _unit(a):
-        return a / max(float(backend.array_module(a).linalg.norm(a)), 1e-12)
-
-    def forward(self, x: Tensor) -> Tensor:
-        x, W = self.checked(x), self.weight
-        if self.training:
-            self.v.data[...] = self._unit(self.u.data @ W.data)
-            self.u.data[...] = self._unit(W.data @ self.v.data)
-        u, v = Tensor(self.u.data[None, :].copy()), Tensor(self.v.data.copy())  # this graph's constants
-        sigma = ops.sum(ops.matmul(u, W) * v)  # u W v
-        return ops.linear(x, W / sigma, self.bias)
-
-    def __repr__(self) -> str:
-        label = f" {self.name!r}" if self.name else ""
-        return f"SpectralNormLinear{label}({self.in_features} -> {self.out_features})"
 
 
 class Dropout(Module):

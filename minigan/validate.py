@@ -103,10 +103,24 @@ def sha256(name: str, value) -> str:
     return value
 
 
-def module_state(module, state: dict) -> None:
+def layer_input(layer, x):
+    """x, if it is a batch the dense ``layer`` takes (a Tensor of shape (batch, in_features) and
+    the dtype of its weights); a TypeError or ValueError naming the layer otherwise."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{layer!r} takes a Tensor, got {type(x).__name__}")
+    if x.ndim != 2 or x.shape[1] != layer.in_features:
+        raise ValueError(f"{layer!r} expected input of shape (batch, {layer.in_features}), got {x.shape}")
+    if x.dtype != layer.weight.dtype:
+        raise TypeError(f"{layer!r} has {layer.weight.dtype} parameters but got a {x.dtype} input")
+    return x
+
+
+def module_state(module, state: dict, own: dict | None = None) -> None:
     """A ValueError (names, shapes) or TypeError (dtypes) unless ``state`` holds an array for each of
-    ``module``'s parameters and buffers, by dotted name, of its shape and dtype, and nothing else."""
-    own = {**dict(module.named_parameters()), **dict(module.named_buffers())}
+    ``module``'s parameters and buffers (or of the tensors ``own``), by dotted name, of its shape and
+    dtype, and nothing else."""
+    if own is None:
+        own = {**dict(module.named_parameters()), **dict(module.named_buffers())}
     missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
     problems = [f"{what} entries {names}" for what, names in (("missing", missing), ("unexpected", unexpected)) if names]
     if problems:

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from minigan.spectral import SpectralNormLinear
 from minigan import Tensor, nn
 from minigan.averaging import WeightAverage
 
@@ -60,8 +61,8 @@ def test_a_decay_outside_0_1_is_refused(decay):
 
 
 def test_buffers_are_not_averaged_the_module_keeps_its_own():
-    net = nn.Sequential(nn.SpectralNormLinear(2, 3, rng=np.random.default_rng(0)), nn.LeakyReLU(),
-                        nn.SpectralNormLinear(3, 1, rng=np.random.default_rng(1)))
+    net = nn.Sequential(SpectralNormLinear(2, 3, rng=np.random.default_rng(0)), nn.LeakyReLU(),
+                        SpectralNormLinear(3, 1, rng=np.random.default_rng(1)))
     average = WeightAverage(net, decay=0.5)
     assert sorted(average.state_dict()) == ["0.bias", "0.weight", "2.bias", "2.weight"]
     for _ in range(3):
@@ -77,3 +78,5 @@ def test_buffers_are_not_averaged_the_module_keeps_its_own():
         np.testing.assert_array_equal(restored.state_dict()[name], value)
     with pytest.raises(ValueError, match=r"missing entries \['2.bias'\]"):
         restored.load_state_dict({k: v for k, v in average.state_dict().items() if k != "2.bias"})
+    with pytest.raises(ValueError, match=r"unexpected entries \['0.u'\]"):  # buffers are not averaged
+        restored.load_state_dict({**average.state_dict(), "0.u": net.state_dict()["0.u"]})

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import minigan
+from minigan.spectral import SpectralNormLinear
 from minigan import Tensor, grad, gradcheck, nn, ops, optim
 from minigan.app import presets
 from minigan.fast import mlp as fast_mlp
@@ -140,7 +141,7 @@ def _train(preset, fused, steps, **overrides):
 def test_training_runs_are_the_same_with_the_fused_mlp_and_without(preset, overrides, monkeypatch):
     """Every record and every weight after several steps, bit for bit: D scored on real and fake
     batches (two uses of its weights), k D-steps, a frozen D in the G-step, the mnist preset's D
-    with dropout (plain) beside its G (fused), and WGAN-GP (left plain: its penalty differentiates D twice)."""
+    (spectrally normalised: plain) beside its G (fused), and WGAN-GP (left plain: its penalty differentiates D twice)."""
     plain_records, plain_weights = _train(preset, False, 8, **overrides)
     made = _count_fused_ops(monkeypatch)
     fused_records, fused_weights = _train(preset, True, 8, **overrides)
@@ -156,6 +157,7 @@ def test_anything_but_linear_layers_and_known_activations_runs_op_by_op():
     networks = [
         nn.Sequential(nn.Dropout(0.5), nn.Linear(3, 2)),
         nn.Sequential(nn.Maxout(3, 2, 2)),
+        nn.Sequential(SpectralNormLinear(3, 2)),  # a Linear, but its weight is W/σ: fused, it would lose σ
         nn.Sequential(nn.Standardize(np.zeros(3), np.ones(3)), nn.Linear(3, 2)),
         nn.Sequential(nn.Linear(3, 2), nn.LeakyReLU(0.0)),  # slope 0 is relu: the plain op decides
         nn.Sequential(),

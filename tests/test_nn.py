@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minigan
+from minigan.spectral import SpectralNormLinear
 from minigan import Tensor, backend, losses, nn, ops
 from minigan.gradcheck import check_grad, check_gradgrad
 
@@ -182,7 +183,7 @@ def test_train_and_eval_reach_every_nested_module_and_evaluating_restores_the_mo
 
 def test_spectral_norm_linear_divides_its_weight_by_the_largest_singular_value():
     rng = np.random.default_rng(0)
-    layer = nn.SpectralNormLinear(6, 4, dtype="float64", rng=rng)
+    layer = SpectralNormLinear(6, 4, dtype="float64", rng=rng)
     layer.weight.data[...] = rng.normal(size=(6, 4)) * 3.0
     x = Tensor(rng.normal(size=(5, 6)))
     for _ in range(50):  # power iteration: one step per forward pass in training mode
@@ -198,9 +199,24 @@ def test_spectral_norm_linear_divides_its_weight_by_the_largest_singular_value()
     assert np.linalg.norm(layer.weight.numpy() / sigma, 2) == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_spectral_norm_linear_starts_near_sigma_and_keeps_its_dtype(dtype):
+    rng = np.random.default_rng(3)
+    layer = SpectralNormLinear(30, 20, dtype=dtype, rng=rng)  # 15 power-iteration steps when made
+    sigma = np.linalg.norm(layer.weight.numpy().astype(np.float64), 2)
+    x = Tensor(rng.normal(size=(4, 30)).astype(dtype))
+    with nn.evaluating(layer):
+        y = layer(x)
+    assert y.dtype == layer.u.dtype == layer.v.dtype == np.dtype(dtype)
+    estimate = float(layer.u.numpy() @ layer.weight.numpy() @ layer.v.numpy())
+    assert 0.95 * sigma < estimate <= sigma * (1 + 1e-5)  # power iteration approaches σ from below
+    np.testing.assert_allclose(y.numpy(), x.numpy() @ layer.weight.numpy() / estimate + layer.bias.numpy(),
+                               rtol=1e-5 if dtype == "float32" else 1e-12)
+
+
 def test_spectral_norm_linear_gradients_treat_u_and_v_as_constants():
     rng = np.random.default_rng(1)
-    layer = nn.SpectralNormLinear(5, 3, dtype="float64", rng=rng)
+    layer = SpectralNormLinear(5, 3, dtype="float64", rng=rng)
     for _ in range(3):
         layer(Tensor(rng.normal(size=(2, 5))))
     x = leaf(rng.normal(size=(4, 5)))
@@ -211,14 +227,14 @@ def test_spectral_norm_linear_gradients_treat_u_and_v_as_constants():
 
 def test_spectral_norm_linear_keeps_u_and_v_in_its_state_and_a_graph_keeps_the_ones_it_was_built_with():
     rng = np.random.default_rng(2)
-    layer = nn.SpectralNormLinear(4, 3, dtype="float64", rng=rng, name="D.0")
+    layer = SpectralNormLinear(4, 3, dtype="float64", rng=rng, name="D.0")
     assert [name for name, _ in layer.named_parameters()] == ["weight", "bias"]  # u and v are not learned
     assert [name for name, _ in layer.named_buffers()] == ["u", "v"]
     x = Tensor(rng.normal(size=(3, 4)))
     layer(x)
     state = layer.state_dict()
     assert sorted(state) == ["bias", "u", "v", "weight"]
-    twin = nn.SpectralNormLinear(4, 3, dtype="float64", rng=np.random.default_rng(9), name="D.0")
+    twin = SpectralNormLinear(4, 3, dtype="float64", rng=np.random.default_rng(9), name="D.0")
     twin.load_state_dict(state)
     y, y_twin = layer(x), twin(x)  # the same state, so the same power-iteration step and output
     np.testing.assert_array_equal(y.numpy(), y_twin.numpy())
@@ -226,6 +242,10 @@ def test_spectral_norm_linear_keeps_u_and_v_in_its_state_and_a_graph_keeps_the_o
     np.testing.assert_array_equal(weight_grad(layer, y), weight_grad(twin, y_twin))
     with pytest.raises(ValueError, match=r"missing entries \['u', 'v'\]"):
         layer.load_state_dict({"weight": state["weight"], "bias": state["bias"]})
+    with pytest.raises(ValueError, match=r"'u' has shape \(3,\), expected \(4,\)"):
+        layer.load_state_dict({**state, "u": state["u"][:3]})
+    with pytest.raises(TypeError, match=r"'v' has dtype float32, expected float64"):
+        layer.load_state_dict({**state, "v": state["v"].astype(np.float32)})
 
 
 def weight_grad(layer, y):
