@@ -3,6 +3,7 @@ disks and concurrent runs each end in one line (or quietly), and nothing is left
 
 Each case runs `python -m minigan` in a subprocess, as a user would."""
 
+import dataclasses
 import errno
 import os
 import signal
@@ -86,6 +87,20 @@ def test_an_mnist_path_that_is_a_fifo_or_a_device_is_refused_without_reading(tmp
         result = _run_cli("train", "--data", "mnist", "--mnist-path", str(path), "--out", str(tmp_path / "run"),
                           timeout=60)
         _one_line_error(result, "not a regular file")
+
+
+def test_resuming_a_run_whose_preset_now_builds_other_networks_says_so_in_one_line(tmp_path, monkeypatch, capsys):
+    # as when a run of an earlier minigan's 'mnist' preset (a D with dropout) meets today's
+    assert cli.main(["train", "--data", "gaussian", "--steps", "4", "--out", str(tmp_path), *QUICK]) == 0
+    capsys.readouterr()
+    from minigan.app import presets
+
+    monkeypatch.setitem(presets.PRESETS, "gaussian", dataclasses.replace(presets.PRESETS["gaussian"], hidden=16))
+    status = cli.main(["train", "--resume", str(tmp_path), "--steps", "8"])
+    err = capsys.readouterr().err
+    assert status == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "does not hold a run that can be resumed" in err and "has shape" in err
+    assert "are not the ones preset 'gaussian' builds in this version of minigan" in err
 
 
 def test_a_full_disk_while_saving_says_so_in_one_line_and_keeps_the_previous_checkpoint(tmp_path, monkeypatch,

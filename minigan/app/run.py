@@ -154,7 +154,9 @@ def resume(folder, mnist_path=None):
         check_memory(model)
         return model, run, History.from_columns(state["history"]), list(state["frames"])
     except (KeyError, TypeError, ValueError) as exc:
-        what = f"{exc.args[0]!r} is missing" if isinstance(exc, KeyError) else exc
+        what = f"{exc.args[0]!r} is missing" if isinstance(exc, KeyError) else str(exc)
+        if "load_state_dict" in what:  # weights named or shaped otherwise: not the networks the preset builds now
+            what += f" (the networks saved there are not the ones preset {run['data']!r} builds in this version of minigan)"
         raise CheckpointError(f"{path} does not hold a run that can be resumed: {what}") from None
 
 
