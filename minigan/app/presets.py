@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from minigan import backend, nn, optim, validate
-from minigan.spectral import SpectralNormLinear
 from minigan import data as datasets
 from minigan import rng as rng_module
 from minigan.gan import GAN, GANConfig, make_networks
+from minigan.spectral import SpectralNormLinear
 
 __all__ = ["Preset", "PRESETS", "LAB_DATA_SETS", "build"]
 
