@@ -102,6 +102,17 @@ def test_leaky_relus_backward_gives_the_plain_numbers_for_any_slope(slope, dtype
     assert _bits(fast_mlp.activation_backward(ops.LeakyReLU(slope), g, a, None)) == _bits(x.grad.data)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_relus_backward_gives_the_plain_numbers_on_special_values(dtype):
+    """The mask multiplies as booleans, not as a float copy: zeros keep their sign, NaN and inf stay."""
+    a = np.array([1.0, 2.0, -1.0, 0.0, -0.0, np.inf, -np.inf, np.nan, 3.0, -3.0, 5.0], dtype=dtype)
+    g = np.array([-0.0, -2.0, -1.0, 4.0, -4.0, -0.0, np.nan, 1.0, np.inf, -np.inf, np.nan], dtype=dtype)
+    x = Tensor(a, requires_grad=True)
+    with np.errstate(invalid="ignore"):
+        ops.ReLU()(x).backward(Tensor(g))
+        assert _bits(fast_mlp.activation_backward(ops.ReLU(), g, a, None)) == _bits(x.grad.data)
+
+
 @pytest.mark.parametrize("activation", [ops.ReLU, lambda: ops.LeakyReLU(0.2), ops.Tanh, ops.Sigmoid])
 def test_the_fused_mlps_gradients_match_float64_central_differences(activation):
     """The fused op checked on its own, as every op is (gradcheck), not only against the plain path."""
