@@ -232,8 +232,9 @@ def _mark_gradient_path(graph: Graph) -> None:
 
 def step_graphs(gan) -> dict:
     """{'D-step': Graph, 'G-step': Graph}: the losses that ``gan.d_loss()`` and ``gan.g_loss()``
-    build, exactly as ``d_step`` and ``g_step`` build them (nothing is updated; the run's random
-    generator moves on)."""
+    build, exactly as ``d_step`` and ``g_step`` build them (no parameter is updated; the run's
+    random generator moves on, and a spectrally normalised layer's u and v take their power
+    step, as in any forward pass in training mode)."""
     modules = {"G": gan.G, "D": gan.D}
     loss_d = gan.d_loss()  # steps 1-4: the fakes come from G under no_grad, so they have no creator
     real, fake = data_path(loss_d.out_real)[-1], data_path(loss_d.out_fake)[-1]
