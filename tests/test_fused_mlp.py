@@ -104,7 +104,7 @@ def test_leaky_relus_backward_gives_the_plain_numbers_for_any_slope(slope, dtype
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_relus_backward_gives_the_plain_numbers_on_special_values(dtype):
-    """The mask multiplies as booleans, not as a float copy: zeros keep their sign, NaN and inf stay."""
+    """g times the mask (as 1.0 or 0.0): zeros keep their sign and NaN and inf stay, as in the plain op."""
     a = np.array([1.0, 2.0, -1.0, 0.0, -0.0, np.inf, -np.inf, np.nan, 3.0, -3.0, 5.0], dtype=dtype)
     g = np.array([-0.0, -2.0, -1.0, 4.0, -4.0, -0.0, np.nan, 1.0, np.inf, -np.inf, np.nan], dtype=dtype)
     x = Tensor(a, requires_grad=True)
