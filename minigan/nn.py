@@ -83,6 +83,9 @@ class Module:
 
     def parameters(self) -> list[Parameter]: return [p for _, p in self.named_parameters()]
 
+    # (dotted name, tensor) for every parameter, then every buffer: what state_dict saves
+    def named_state(self) -> list[tuple[str, Tensor]]: return [*self.named_parameters(), *self.named_buffers()]
+
     def zero_grad(self) -> None:
         for p in self.parameters():
             p.grad = None
@@ -107,12 +110,12 @@ class Module:
 
     def state_dict(self) -> dict:
         """A copy of every parameter's and buffer's array, by dotted name."""
-        return {name: t.data.copy() for name, t in (*self.named_parameters(), *self.named_buffers())}
+        return {name: t.data.copy() for name, t in self.named_state()}
 
     def load_state_dict(self, state: dict) -> None:
         """Copy arrays from ``state`` into the parameters and buffers (in place), after checking them all."""
         validate.module_state(self, state)
-        for name, t in (*self.named_parameters(), *self.named_buffers()):
+        for name, t in self.named_state():
             t.data[...] = backend.asarray(state[name])
             t.version += 1  # changed in place: a graph built before this is stale
 

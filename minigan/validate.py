@@ -120,7 +120,7 @@ def module_state(module, state: dict, own: dict | None = None) -> None:
     ``module``'s parameters and buffers (or of the tensors ``own``), by dotted name, of its shape and
     dtype, and nothing else."""
     if own is None:
-        own = {**dict(module.named_parameters()), **dict(module.named_buffers())}
+        own = dict(module.named_state())
     missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
     problems = [f"{what} entries {names}" for what, names in (("missing", missing), ("unexpected", unexpected)) if names]
     if problems:
