@@ -1,7 +1,7 @@
-"""Trials of the 'mnist' preset with one thing changed, on one seed, scored as mnist_quality.py scores a run.
+"""Trials of the 'mnist' preset with one idea changed, on one seed, scored as mnist_quality.py scores a run.
 
 Why the preset is as it is, and what did not beat it: each variant trains the preset (18,000
-steps) with one change, draws 10,000 samples from z drawn with the evaluation seed of
+steps) with the settings that VARIANTS lists changed (one idea, one to three settings), draws 10,000 samples from z drawn with the evaluation seed of
 benchmarks/mnist_quality.py and scores them the same way (classifier score, Fréchet distance,
 two-sample accuracies, the median distance from a sample to its nearest training image), also
 part-way through the run (``--checkpoints``: after that many steps of the same run, whose
@@ -26,31 +26,41 @@ from mnist_quality import EVALUATION_SEED, SAMPLES
 from minigan import data, image_metrics, losses, nn, ops
 from minigan.app import presets
 
-ADAM_BETA1_0 = dict(betas=(0.0, 0.99))  # Adam as Karras et al. (2018) trained progressive GANs
+# Adam as Karras et al. (2018) trained progressive GANs. The adam_beta1_* variants are named for β₁,
+# the setting that moved the score, but they change β₂ as well (0.999 -> 0.99); adam_beta2_099 alone shows
+# that β₂ does not.
+ADAM_BETA1_0 = dict(betas=(0.0, 0.99))
+
+
+CHECKPOINTS = [12_000, 15_000]  # steps after which a run is also scored, by default
 
 
 def top_k_generator_loss(self, out_fake):
-    """Top-k training (Sinha et al. 2020): G learns only from the k fakes that D rates most real,
-    k falling from the whole batch by 1% an epoch of the 4,000 images to half the batch."""
+    """Top-k training (Sinha et al. 2020): G learns only from the k fakes that D rates most real (the
+    non-saturating loss on them). k starts at the batch size and shrinks by 1% an epoch (one pass
+    over the training images, 31 steps of 128) down to half the batch, reached near step 2,160."""
     m = out_fake.shape[0]
-    k = max(round(0.99 ** (self.step * m // 4000) * m), m // 2)
+    k = max(round(0.99 ** (self.step * m // len(self.data)) * m), m // 2)
     best = np.argsort(-out_fake.numpy().ravel())[:k]
     return losses.non_saturating_generator_loss(ops.getitem(out_fake, best) if k < m else out_fake)
 
 
 class Translated(nn.Module):
     """D behind a random shift of each image by up to 2 pixels each way while training (DiffAugment's
-    translation, Zhao et al. 2020, here circular: MNIST's 4-pixel black border wraps onto itself),
-    in the D-step and in the G-step alike, so the gradient reaches G through the shift."""
+    translation, Zhao et al. 2020), in the D-step and in the G-step alike, so the gradient reaches G
+    through the shift. The shift is circular, where DiffAugment pads with background: MNIST's border
+    is mostly black, but about 12% of the training images have a few ink pixels within 2 pixels of
+    an edge, and those wrap round to the other side. The shifts come from a generator of their own
+    (``seed``), the same whatever the run's seed."""
 
-    def __init__(self, inner, side: int = 28, most: int = 2, seed: int = 1):
-        self.training, self.inner, self.most, self.side = True, inner, most, side
+    def __init__(self, inner, side: int = 28, max_shift: int = 2, seed: int = 1):
+        self.inner, self.max_shift, self.side = inner, max_shift, side
         self.rng = np.random.default_rng(seed)
         self.rows, self.cols = np.divmod(np.arange(side * side), side)
 
     def forward(self, x):
         if self.training:
-            dy, dx = self.rng.integers(-self.most, self.most + 1, size=(2, x.shape[0], 1))
+            dy, dx = self.rng.integers(-self.max_shift, self.max_shift + 1, size=(2, x.shape[0], 1))
             pixels = ((self.rows - dy) % self.side) * self.side + (self.cols - dx) % self.side
             x = ops.getitem(x, (np.arange(x.shape[0])[:, None], pixels))
         return self.inner(x)
@@ -96,6 +106,7 @@ def run_variant(job: tuple) -> dict:
             seconds += time.perf_counter() - start
             scores[stop] = image_metrics.evaluate(gan.generate(SAMPLES, np.random.default_rng(EVALUATION_SEED)), real,
                                                   parzen=False)
+            scores[stop].pop("nearest_distances"), scores[stop].pop("nearest_index")
     return {"variant": name, "seed": seed, "steps": steps, "seconds": seconds, "scores": scores}
 
 
@@ -117,10 +128,12 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", required=True, choices=[*VARIANTS, "all"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, help="training steps of every run (default: the preset's)")
-    parser.add_argument("--checkpoints", type=int, nargs="*", default=[12_000, 15_000],
+    parser.add_argument("--checkpoints", type=int, nargs="*", default=CHECKPOINTS,
                         help="also score the samples after these steps (default 12000 15000)")
     parser.add_argument("--processes", type=int, default=1, help="variants trained at once (default 1)")
     args = parser.parse_args()
+    if any(c <= 0 for c in args.checkpoints):
+        parser.error("--checkpoints must be step numbers above 0")
     names = list(VARIANTS) if "all" in args.variants else args.variants
     with threadpool_limits(1):
         real = image_metrics.RealImages.fit(*data.bundled_mnist("train"), *data.bundled_mnist("held_out"))
@@ -134,6 +147,7 @@ def main() -> None:
     results.sort(key=lambda r: names.index(r["variant"]))
     command = (f"python benchmarks/mnist_trials.py --variants {' '.join(args.variants)} --seed {args.seed}"
                + ("" if args.steps is None else f" --steps {args.steps}")
+               + ("" if args.checkpoints == CHECKPOINTS else f" --checkpoints {' '.join(map(str, args.checkpoints))}")
                + ("" if args.processes == 1 else f" --processes {args.processes}") + (" --write" if args.write else ""))
     setting = (f"Machine: {machine()}. {args.processes} variant(s) at once, 1 BLAS thread each; load average "
                f"{os.getloadavg()[0]:.1f} at the end. Command: `{command}`. Seed {args.seed}; the held-out images' "
