@@ -56,6 +56,14 @@ TARGETS = {
 }
 
 
+def score_samples(gan, real: image_metrics.RealImages, parzen: bool = True) -> dict:
+    """Every measure of SAMPLES samples of ``gan`` (z drawn from EVALUATION_SEED) against ``real``,
+    less the per-sample nearest-image arrays (``parzen``: see ``image_metrics.evaluate``)."""
+    scores = image_metrics.evaluate(gan.generate(SAMPLES, np.random.default_rng(EVALUATION_SEED)), real, parzen=parzen)
+    scores.pop("nearest_distances"), scores.pop("nearest_index")
+    return scores
+
+
 def run_seed(job: tuple) -> dict:
     """Train one seed of a preset (one BLAS thread) and score its samples; ``job`` is (preset, seed,
     steps or None for the preset's own, the real images to score against, or None for the 8×8 digits)."""
@@ -65,14 +73,13 @@ def run_seed(job: tuple) -> dict:
         start = time.perf_counter()
         gan.train(steps)
         seconds = time.perf_counter() - start
-        rng = np.random.default_rng(EVALUATION_SEED)
         if real is None:  # the 8×8 digits: the two-sample test alone
+            rng = np.random.default_rng(EVALUATION_SEED)
             samples = gan.generate(DIGITS_COMPARED, rng)
             digits = gan.data.samples[rng.choice(len(gan.data), DIGITS_COMPARED, replace=False)]
             scores = {f"two_sample_{c}": image_metrics.two_sample_accuracy(digits, samples, c) for c in ("knn", "logistic")}
         else:
-            scores = image_metrics.evaluate(gan.generate(SAMPLES, rng), real)
-            scores.pop("nearest_distances"), scores.pop("nearest_index")
+            scores = score_samples(gan, real)
             scores["shares"] = scores.pop("class_shares")
     scores["two_sample"] = max(scores["two_sample_knn"], scores["two_sample_logistic"])
     return {"preset": name, "seed": seed, "steps": steps, "seconds": seconds, **scores}

@@ -22,7 +22,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from _common import benchmark_parser, machine, publish
-from mnist_quality import EVALUATION_SEED, SAMPLES
+from mnist_quality import score_samples
 from minigan import data, image_metrics, losses, nn, ops
 from minigan.app import presets
 
@@ -30,8 +30,6 @@ from minigan.app import presets
 # the setting that moved the score, but they change β₂ as well (0.999 -> 0.99); adam_beta2_099 alone shows
 # that β₂ does not.
 ADAM_BETA1_0 = dict(betas=(0.0, 0.99))
-
-
 CHECKPOINTS = [12_000, 15_000]  # steps after which a run is also scored, by default
 
 
@@ -104,9 +102,7 @@ def run_variant(job: tuple) -> dict:
             start = time.perf_counter()
             gan.train(stop - gan.step)
             seconds += time.perf_counter() - start
-            scores[stop] = image_metrics.evaluate(gan.generate(SAMPLES, np.random.default_rng(EVALUATION_SEED)), real,
-                                                  parzen=False)
-            scores[stop].pop("nearest_distances"), scores[stop].pop("nearest_index")
+            scores[stop] = score_samples(gan, real, parzen=False)
     return {"variant": name, "seed": seed, "steps": steps, "seconds": seconds, "scores": scores}
 
 
