@@ -44,8 +44,14 @@ __all__ = ["parzen_log_likelihood", "choose_parzen_sigma", "PAPER_SIGMAS", "Digi
 
 
 def _images(images, what: str, pixels: int | None = None) -> np.ndarray:
-    images = np.asarray(images, dtype=np.float64)
-    if images.ndim != 2 or len(images) == 0 or (pixels is not None and images.shape[1] != pixels):
+    try:
+        raw = np.asarray(images)
+    except ValueError:  # ragged nested lists
+        raise ValueError(f"{what} must be a rectangular array of numbers, got rows of different lengths") from None
+    if raw.dtype.kind not in "biuf":
+        raise ValueError(f"{what} must be an array of real numbers, got {type(images).__name__} of dtype {raw.dtype}")
+    images = raw.astype(np.float64, copy=False)
+    if images.ndim != 2 or 0 in images.shape or (pixels is not None and images.shape[1] != pixels):
         expected = "(n, pixels)" if pixels is None else f"(n, {pixels})"
         raise ValueError(f"{what} must be a non-empty array of shape {expected}, got shape {images.shape}")
     if not np.isfinite(images).all():
@@ -53,9 +59,23 @@ def _images(images, what: str, pixels: int | None = None) -> np.ndarray:
     return images
 
 
+def _labels(labels, n: int, what: str) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.shape != (n,):
+        raise ValueError(f"{what} must have shape ({n},), one per image, got {labels.shape}")
+    return labels
+
+
 def _squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """‖a_i - b_j‖² for every row a_i of ``a`` and b_j of ``b``, shape (len(a), len(b))."""
-    return np.maximum((a**2).sum(1)[:, None] + (b**2).sum(1)[None, :] - 2 * a @ b.T, 0.0)
+    """‖a_i - b_j‖² for every row a_i of ``a`` and b_j of ``b``, shape (len(a), len(b)).
+
+    As ‖a_i‖² + ‖b_j‖² - 2 a_i·b_j (one matrix product): exact to about 1e-16 of ‖a_i‖²,
+    plenty for pixels, not for points far from the origin and close to each other."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        squared = np.maximum((a**2).sum(1)[:, None] + (b**2).sum(1)[None, :] - 2 * a @ b.T, 0.0)
+    if not np.isfinite(squared).all():
+        raise ValueError("the images' values are too large: their squared distances overflow float64")
+    return squared
 
 
 def _chunks(n: int, size: int = 500):
@@ -65,14 +85,22 @@ def _chunks(n: int, size: int = 500):
 # ----------------------------------------------------------------------------- the paper's measure
 
 PAPER_SIGMAS = np.logspace(-1, 0, 10)  # the σ the GAN paper's Parzen script tried (pixels in [0, 1])
+SIGMA_RANGE = (1e-100, 1e100)  # kernel widths whose arithmetic stays inside float64
 
 
 def _parzen_from_squared(squared: np.ndarray, sigma: float, dim: int) -> np.ndarray:
     """ln p̂(x) per row of ``squared`` (‖x - s_i‖² for every sample s_i): a log-mean-exp of the kernels."""
-    exponents = -0.5 * squared / sigma**2
+    exponents = -0.5 * squared / sigma / sigma
     top = exponents.max(axis=1)
     log_mean = top + np.log(np.exp(exponents - top[:, None]).mean(axis=1))
     return log_mean - dim * np.log(sigma * np.sqrt(2 * np.pi))
+
+
+def _sigma(sigma) -> float:
+    sigma = validate.positive_number("sigma", sigma)
+    if not SIGMA_RANGE[0] <= sigma <= SIGMA_RANGE[1]:
+        raise ValueError(f"sigma must be between {SIGMA_RANGE[0]:g} and {SIGMA_RANGE[1]:g}, got {sigma:g}")
+    return sigma
 
 
 def parzen_log_likelihood(images, samples, sigma: float) -> np.ndarray:
@@ -85,7 +113,7 @@ def parzen_log_likelihood(images, samples, sigma: float) -> np.ndarray:
     """
     samples = _images(samples, "samples")
     images = _images(images, "images", samples.shape[1])
-    sigma = validate.positive_number("sigma", sigma)
+    sigma = _sigma(sigma)
     return np.concatenate([_parzen_from_squared(_squared_distances(images[rows], samples), sigma, samples.shape[1])
                            for rows in _chunks(len(images))])
 
@@ -95,7 +123,9 @@ def choose_parzen_sigma(validation, samples, sigmas=PAPER_SIGMAS) -> tuple[float
     and that mean for every σ (the distances are computed once)."""
     samples = _images(samples, "samples")
     validation = _images(validation, "validation images", samples.shape[1])
-    sigmas = [validate.positive_number("sigma", float(s)) for s in sigmas]
+    if isinstance(sigmas, (str, bytes)) or np.ndim(sigmas) != 1 or len(sigmas) == 0:
+        raise ValueError(f"sigmas must be a non-empty list of positive numbers, got {validate.brief(sigmas)}")
+    sigmas = [_sigma(s.item() if isinstance(s, np.generic) else s) for s in sigmas]
     totals = np.zeros(len(sigmas))
     for rows in _chunks(len(validation)):
         squared = _squared_distances(validation[rows], samples)
@@ -132,10 +162,8 @@ class DigitClassifier:
         from sklearn.neural_network import MLPClassifier
 
         images = _images(images, "images")
-        labels = np.asarray(labels)
-        if labels.shape != (len(images),):
-            raise ValueError(f"labels must have shape ({len(images)},), one per image, got {labels.shape}")
-        model = MLPClassifier(hidden_layer_sizes=tuple(hidden), alpha=1e-3, random_state=seed,
+        labels = _labels(labels, len(images), "labels")
+        model = MLPClassifier(hidden_layer_sizes=tuple(hidden), alpha=1e-3, random_state=validate.count("seed", seed),
                               max_iter=validate.positive_int("epochs", epochs))
         with warnings.catch_warnings():  # the number of epochs is chosen, not a sign of failure
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -153,7 +181,8 @@ class DigitClassifier:
         return self.classes[self.probabilities(images).argmax(axis=1)]
 
     def accuracy(self, images, labels) -> float:
-        return float((self.predict(images) == np.asarray(labels)).mean())
+        predicted = self.predict(images)
+        return float((predicted == _labels(labels, len(predicted), "labels")).mean())
 
     def features(self, images) -> np.ndarray:
         """The activations of the last hidden layer: shape (n, hidden[-1])."""
@@ -165,8 +194,14 @@ class DigitClassifier:
 
 def _probabilities(probabilities) -> np.ndarray:
     p = _images(probabilities, "probabilities")
-    if (p < 0).any() or not np.allclose(p.sum(axis=1), 1.0, atol=1e-6):
-        raise ValueError("probabilities must be non-negative rows that sum to 1, one row per image")
+    # rounding of the given precision allowed (a float16 row of 0.9 and 0.1 sums to 0.99988)
+    given = np.asarray(probabilities).dtype
+    tolerance = max(1e-6, p.shape[1] * np.finfo(given).eps) if given.kind == "f" else 1e-6
+    sums = p.sum(axis=1)
+    bad = np.flatnonzero((p < 0).any(axis=1) | (np.abs(sums - 1.0) > tolerance))
+    if len(bad):
+        raise ValueError(f"probabilities must be non-negative rows that sum to 1, one row per image; "
+                         f"row {bad[0]} sums to {sums[bad[0]]:.6g} and its smallest entry is {p[bad[0]].min():.3g}")
     return p
 
 
@@ -202,12 +237,18 @@ def frechet_distance(features_a, features_b) -> float:
     b = _images(features_b, "features_b", a.shape[1])
     if len(a) < 2 or len(b) < 2:
         raise ValueError("frechet_distance needs at least two feature vectors in each set")
-    mean_a, mean_b = a.mean(axis=0), b.mean(axis=0)
-    cov_a, cov_b = (np.atleast_2d(np.cov(x, rowvar=False)) for x in (a, b))
-    values, vectors = np.linalg.eigh(cov_a)
-    root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
-    cross = np.sqrt(np.clip(np.linalg.eigvalsh(root_a @ cov_b @ root_a), 0, None)).sum()
-    return float(((mean_a - mean_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * cross)
+    with np.errstate(all="ignore"):  # an overflow is refused below, in one line
+        mean_a, mean_b = a.mean(axis=0), b.mean(axis=0)
+        cov_a, cov_b = (np.atleast_2d(np.cov(x, rowvar=False)) for x in (a, b))
+        if not (np.isfinite(cov_a).all() and np.isfinite(cov_b).all()):
+            raise ValueError("frechet_distance overflowed float64: the features are too large")
+        values, vectors = np.linalg.eigh(cov_a)
+        root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+        cross = np.sqrt(np.clip(np.linalg.eigvalsh(root_a @ cov_b @ root_a), 0, None)).sum()
+        distance = float(((mean_a - mean_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * cross)
+    if not np.isfinite(distance):
+        raise ValueError("frechet_distance overflowed float64: the features are too large")
+    return max(distance, 0.0)  # a squared distance; rounding can leave -1e-14 for equal sets
 
 
 # ----------------------------------------------------------------------------- telling sets apart, copying
@@ -233,9 +274,13 @@ def two_sample_accuracy(real, fake, classifier: str = "knn", folds: int = 5, see
     models = {"knn": lambda: KNeighborsClassifier(n_neighbors=5),
               "logistic": lambda: LogisticRegression(C=1.0, max_iter=2000)}
     model = validate.lookup(models, classifier, "two-sample classifier")()
+    folds = validate.positive_int("folds", folds)
+    if folds < 2 or len(real) < max(folds, 5):
+        raise ValueError(f"the two-sample test needs folds ≥ 2 and at least max(folds, 5) images in each set "
+                         f"(5 nearest neighbours), got folds={folds} and {len(real)} images")
     x = np.concatenate([real, fake])
     y = np.concatenate([np.ones(len(real)), np.zeros(len(fake))])
-    split = StratifiedKFold(n_splits=validate.positive_int("folds", folds), shuffle=True, random_state=seed)
+    split = StratifiedKFold(n_splits=folds, shuffle=True, random_state=validate.count("seed", seed))
     return float(cross_val_score(model, x, y, cv=split).mean())
 
 
@@ -283,8 +328,9 @@ class RealImages:
     @classmethod
     def fit(cls, train, train_labels, held_out, held_out_labels, epochs: int = 60, seed: int = 0) -> RealImages:
         """Fit the classifier on the training images (``epochs``: see ``DigitClassifier.fit``)."""
-        train, held_out = _images(train, "training images"), _images(held_out, "held-out images")
-        return cls(train, np.asarray(train_labels), held_out, np.asarray(held_out_labels),
+        train, held_out = _images(train, "training images"), _images(held_out, "held-out images", train.shape[1])
+        return cls(train, _labels(train_labels, len(train), "train_labels"), held_out,
+                   _labels(held_out_labels, len(held_out), "held_out_labels"),
                    DigitClassifier.fit(train, train_labels, epochs=epochs, seed=seed))
 
     @property
@@ -316,6 +362,11 @@ def real_baselines(real: RealImages, parzen: bool = True, kmeans_centres: int = 
     images themselves, the centres of a k-means clustering of them (Theis et al. 2016), and
     one image, the mean training image (a trivial model); ``parzen=False`` skips these.
     """
+    if len(real.train) < len(real.held_out):
+        raise ValueError(f"real_baselines compares the held-out images with as many training images, so it needs at "
+                         f"least {len(real.held_out)} training images, got {len(real.train)}")
+    if parzen and validate.positive_int("kmeans_centres", kmeans_centres) > len(real.train):
+        raise ValueError(f"kmeans_centres must be at most the {len(real.train)} training images, got {kmeans_centres}")
     held_probabilities = real.classifier.probabilities(real.held_out)
     distances, _ = nearest_neighbours(real.held_out, real.train)
     rng = np.random.default_rng(seed)

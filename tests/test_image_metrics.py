@@ -102,3 +102,45 @@ def test_the_digit_classifier_learns_separable_classes_and_gives_its_last_hidden
     assert p.shape == (5, 3) and np.allclose(p.sum(axis=1), 1)
     with pytest.raises(ValueError, match=r"labels must have shape \(500,\)"):
         im.DigitClassifier.fit(images[:500], labels[:400])
+
+
+def _small_real_images(train: int = 40, held_out: int = 20):
+    rng = np.random.default_rng(0)
+    images, labels = rng.normal(size=(train + held_out, 6)), np.arange(train + held_out) % 3
+    return images, labels, im.RealImages.fit(images[:train], labels[:train], images[train:], labels[train:], epochs=2)
+
+
+@pytest.mark.parametrize("call, message", [
+    # labels that would broadcast against the predictions instead of matching them one to one
+    (lambda x, y, real: real.classifier.accuracy(x, [1]), r"labels must have shape \(60,\)"),
+    (lambda x, y, real: real.classifier.accuracy(x, y[:, None]), r"labels must have shape \(60,\)"),
+    (lambda x, y, real: im.RealImages.fit(x[:40], y[:40], x[40:], y[40:45]), r"held_out_labels must have shape \(20,\)"),
+    (lambda x, y, real: im.RealImages.fit(x[:40], y[:30], x[40:], y[40:]), r"train_labels must have shape \(40,\)"),
+    # sets the measures cannot be computed on, refused rather than answered with NaN or garbage
+    (lambda x, y, real: im.two_sample_accuracy(x[:3], x[3:6], folds=2), r"at least max\(folds, 5\) images.*got folds=2 and 3"),
+    (lambda x, y, real: im.two_sample_accuracy(x[:10], x[10:20], folds=1), r"folds ≥ 2"),
+    (lambda x, y, real: im.nearest_neighbours(np.zeros((3, 0)), np.zeros((2, 0))), r"shape \(n, pixels\), got shape \(2, 0\)"),
+    (lambda x, y, real: im.frechet_distance(np.ones((3, 2)) * 1j, x[:3, :2]), r"features_a must be an array of real numbers"),
+    (lambda x, y, real: im.classifier_score(None), r"probabilities must be an array of real numbers"),
+    (lambda x, y, real: im.frechet_distance(x[:3, :2] * 1e160, x[3:6, :2]), r"overflowed float64"),
+    (lambda x, y, real: im.parzen_log_likelihood(np.full((2, 3), 1e200), np.zeros((2, 3)), 1.0), r"too large"),
+    (lambda x, y, real: im.parzen_log_likelihood(x[:2], x[2:4], 1e-200), r"sigma must be between"),
+    (lambda x, y, real: im.choose_parzen_sigma(x[:2], x[2:4], []), r"sigmas must be a non-empty list"),
+    (lambda x, y, real: im.choose_parzen_sigma(x[:2], x[2:4], "0.5"), r"sigmas must be a non-empty list"),
+    (lambda x, y, real: im.choose_parzen_sigma(x[:2], x[2:4], 0.5), r"sigmas must be a non-empty list"),
+    (lambda x, y, real: im.real_baselines(im.RealImages.fit(x[:10], y[:10], x[10:30], y[10:30], epochs=2), parzen=False),
+     r"needs at least 20 training images, got 10"),
+    (lambda x, y, real: im.real_baselines(real, kmeans_centres=41), r"kmeans_centres must be at most the 40"),
+    (lambda x, y, real: im.classifier_score([[0.5, 0.4], [0.5, 0.5]]), r"row 0 sums to 0.9"),
+])
+def test_bad_inputs_of_the_image_measures_are_refused_in_one_line_naming_them(call, message):
+    images, labels, real = _small_real_images()
+    with pytest.raises(ValueError, match=message):
+        call(images, labels, real)
+
+
+def test_probabilities_rounded_to_float16_are_accepted_and_a_set_scores_zero_distance_to_itself():
+    p = np.array([[0.9, 0.1], [0.2, 0.8]], dtype=np.float16)  # each row sums to 1 only within float16's rounding
+    assert im.classifier_score(p) == pytest.approx(im.classifier_score(np.array([[0.9, 0.1], [0.2, 0.8]])), rel=1e-3)
+    features = np.random.default_rng(1).normal(size=(100, 64))
+    assert im.frechet_distance(features, features) >= 0.0  # never a negative squared distance from rounding
