@@ -61,6 +61,9 @@ class GaussianMixture:
                              f"got shape {self.means.shape}")
         n_modes, self.dim = self.means.shape
         spreads = np.asarray(stds, dtype=np.float64)
+        if spreads.ndim > 2 or (spreads.ndim == 1 and spreads.shape not in ((1,), (n_modes,))):
+            raise ValueError(f"{name}: standard deviations must be one number, {n_modes} (one per component) or "
+                             f"shape {(n_modes, self.dim)} (one per component and axis), got shape {spreads.shape}")
         if spreads.ndim == 2:  # one spread per component and axis: an axis-aligned ellipse
             if spreads.shape != (n_modes, self.dim):
                 raise ValueError(f"{name}: per-axis standard deviations must have shape {(n_modes, self.dim)}, "
@@ -84,7 +87,12 @@ class GaussianMixture:
 
     def log_pdf(self, x) -> np.ndarray:
         """ln p(x) for x of shape (n, dim) (or (n,) in 1-D), computed stably in the tails."""
-        x = np.asarray(x, dtype=np.float64).reshape(-1, self.dim)
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim == 1 and self.dim == 1:
+            x = x[:, None]
+        if x.ndim != 2 or x.shape[1] != self.dim:
+            expected = "(n, 1) or (n,)" if self.dim == 1 else f"(n, {self.dim})"
+            raise ValueError(f"{self.name}: points must have shape {expected}, got {x.shape}")
         # a component is a round Gaussian of its largest spread σ_k, squeezed along each axis by
         # squeeze = σ_k,axis / σ_k (all 1 for a round one, which then costs no rounding at all)
         squeeze = self.axis_stds / self.stds[:, None]
@@ -190,11 +198,23 @@ class ArrayDataset:
     """A finite data set of samples (rows), e.g. flattened images scaled to [-1, 1]."""
 
     def __init__(self, samples, name: str = "data", image_shape=None):
-        samples = np.asarray(samples, dtype=np.float64)
-        if samples.ndim != 2 or len(samples) == 0:
+        try:
+            raw = np.asarray(samples)
+        except ValueError:  # ragged nested lists
+            raise ValueError(f"{name}: expected a 2-D array (samples, features), got rows of different lengths") from None
+        if raw.dtype.kind not in "biuf":
+            raise ValueError(f"{name}: expected real numbers, got {validate.brief(samples)} (dtype {raw.dtype})")
+        samples = raw.astype(np.float64)
+        if samples.ndim != 2 or 0 in samples.shape:
             raise ValueError(f"{name}: expected a non-empty 2-D array (samples, features), got shape {samples.shape}")
         if not np.isfinite(samples).all():
             raise ValueError(f"{name}: the data contain NaN or infinite values")
+        if image_shape is not None:
+            if (not isinstance(image_shape, (tuple, list)) or len(image_shape) != 2
+                    or math.prod(validate.positive_int("image side", n) for n in image_shape) != samples.shape[1]):
+                raise ValueError(f"{name}: image_shape must be (height, width) with height × width = "
+                                 f"{samples.shape[1]} features, got {validate.brief(image_shape)}")
+            image_shape = tuple(int(n) for n in image_shape)
         self.samples, self.name, self.image_shape = samples, name, image_shape
         self.dim = samples.shape[1]
 
@@ -419,6 +439,8 @@ def held_out_rows(labels, per_digit: int = HELD_OUT_PER_DIGIT) -> np.ndarray:
     in file order (so the choice is fixed by the file alone). Every digit must keep at least one
     training image."""
     labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise ValueError(f"labels must be a 1-D array, one per image, got shape {labels.shape}")
     per_digit = validate.positive_int("per_digit", per_digit)
     held_out = np.zeros(len(labels), dtype=bool)
     for digit in np.unique(labels):
@@ -454,6 +476,8 @@ def load_bundled_mnist(part: str = "train") -> ArrayDataset:
 def make(name: str, mnist_path=None):
     """A data set by name: one of ``TOY`` ('gaussian', 'mixture', 'ring', 'pacgan_ring', 'grid', and GAN
     Lab's 'two_gaussians', 'disjoint', 'line'), 'digits' or 'mnist'."""
+    if not isinstance(name, str):
+        raise ValueError(f"a data set's name must be a string, got {validate.brief(name)}; known: {', '.join(NAMES)}")
     if mnist_path is not None and name != "mnist":
         raise ValueError(f"a path of MNIST images is only used with data set 'mnist', not {name!r}")
     if name in TOY:

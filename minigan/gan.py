@@ -192,14 +192,14 @@ class GAN:
 
     def sample_noise(self, n: int, rng=None) -> Tensor:
         """z ~ p_z, shape (n, latent_dim), drawn from ``rng`` (default: the run's own generator)."""
-        rng = rng or self.rng
+        rng = resolve(rng, self.rng)
         shape = (n, self.config.latent_dim)
         z = rng.standard_normal(shape) if self.config.noise == "normal" else rng.uniform(-1, 1, shape)
         return self.tensor(z)
 
     def sample_real(self, n: int, rng=None) -> Tensor:
         """x ~ p_data, shape (n, data.dim), drawn with ``rng`` (default: the run's own generator)."""
-        return self.tensor(self.data.sample(n, rng or self.rng))
+        return self.tensor(self.data.sample(n, resolve(rng, self.rng)))
 
     def _check_shapes(self) -> None:
         cfg = self.config
@@ -226,7 +226,7 @@ class GAN:
 
     def d_loss(self, rng=None) -> games.DiscriminatorLoss:
         """Steps 1-4: D's loss on a batch of real samples and a batch of detached fakes, with its graph."""
-        m, rng = self.config.batch_size, rng or self.rng
+        m, rng = self.config.batch_size, resolve(rng, self.rng)
         z = self.sample_noise(m, rng)  # 1. z ~ p_z
         real = self.sample_real(m, rng)  # 2. x ~ p_data
         with no_grad():  # 3. fake = G(z) with no graph behind it, the same as G(z).detach():
@@ -261,7 +261,7 @@ class GAN:
     def discriminator_loss(self, D, real: Tensor, fake: Tensor, rng=None) -> games.DiscriminatorLoss:
         """L_D of the run's game on ``real`` and ``fake`` (see ``games.discriminator_loss``)."""
         cfg = self.config
-        return games.discriminator_loss(cfg.loss, D, real, fake, rng=rng or self.rng,
+        return games.discriminator_loss(cfg.loss, D, real, fake, rng=resolve(rng, self.rng),
                                         real_label_smoothing=cfg.real_label_smoothing, gp_weight=cfg.gp_weight)
 
     def generator_loss(self, out_fake: Tensor) -> Tensor:

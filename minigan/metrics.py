@@ -23,6 +23,7 @@ import numpy as np
 
 from minigan import theory, validate
 from minigan.data import GaussianMixture
+from minigan.rng import resolve
 
 __all__ = ["ModeCoverage", "mode_coverage", "mmd", "kde", "js_from_samples", "kl_from_samples",
            "js_monte_carlo"]
@@ -178,7 +179,7 @@ def _subsample(samples, max_samples: int, rng) -> np.ndarray:
     samples = _samples(samples, 1)
     if len(samples) <= max_samples:
         return samples
-    rng = rng or np.random.default_rng(0)
+    rng = resolve(rng, np.random.default_rng(0))
     return samples[rng.choice(len(samples), max_samples, replace=False)]
 
 
@@ -199,7 +200,7 @@ def js_monte_carlo(samples, p_data: GaussianMixture, bandwidth: float | None = N
     h = float(p_data.stds.min()) if bandwidth is None else float(bandwidth)
     if not h > 0:
         raise ValueError(f"js_monte_carlo: the bandwidth must be positive, got {bandwidth!r}")
-    rng = np.random.default_rng(0) if rng is None else rng
+    rng = resolve(rng, np.random.default_rng(0))
     real = p_data.sample(len(samples), rng)
     blurred = samples + h * rng.standard_normal(samples.shape)  # x ~ p̂_g
 

@@ -236,7 +236,7 @@ class Dropout(Module):
     gy · mask / (1 - p). It is drawn on the host from ``rng`` (default: minigan's generator)."""
 
     def __init__(self, p: float = 0.5, rng=None):
-        self.p, self.rng = validate.fraction("Dropout: p", p), rng
+        self.p, self.rng = validate.fraction("Dropout: p", p), rng if rng is None else resolve(rng)
 
     def forward(self, x: Tensor) -> Tensor:
         if not self.training or self.p == 0:

@@ -31,6 +31,11 @@ def generator() -> np.random.Generator:
     return _generator
 
 
-def resolve(rng: np.random.Generator | None) -> np.random.Generator:
-    """``rng`` if given, else the shared generator."""
-    return _generator if rng is None else rng
+def resolve(rng: np.random.Generator | None, default: np.random.Generator | None = None) -> np.random.Generator:
+    """``rng`` if given, else ``default`` if given, else the shared generator."""
+    if rng is None:
+        return _generator if default is None else default
+    if not isinstance(rng, np.random.Generator):  # a seed where a generator belongs: np.random.default_rng(seed)
+        raise TypeError(f"rng must be a numpy.random.Generator (e.g. np.random.default_rng({rng!r:.20})) or None, "
+                        f"got {type(rng).__name__}")
+    return rng

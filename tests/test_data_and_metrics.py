@@ -187,6 +187,44 @@ def test_array_dataset_refuses_bad_arrays():
         data.ArrayDataset(np.array([[0.0, np.nan]]))
     with pytest.raises(ValueError, match=r"expected a non-empty 2-D array .* got shape \(3,\)"):
         data.ArrayDataset(np.zeros(3))
+    with pytest.raises(ValueError, match=r"got shape \(5, 0\)"):
+        data.ArrayDataset(np.zeros((5, 0)))
+    with pytest.raises(ValueError, match="rows of different lengths"):
+        data.ArrayDataset([[1.0], [1.0, 2.0]])
+    with pytest.raises(ValueError, match="expected real numbers, got .* complex128"):
+        data.ArrayDataset(np.array([[1 + 5j, 2]]))
+    for shape in [(28, 28), "abc", (2, 3, 1)]:
+        with pytest.raises(ValueError, match=r"image_shape must be \(height, width\) with height × width = 10 features"):
+            data.ArrayDataset(np.zeros((5, 10)), image_shape=shape)
+    assert data.ArrayDataset(np.zeros((5, 10)), image_shape=[2, 5]).image_shape == (2, 5)
+
+
+def test_points_of_another_dimension_are_refused_by_a_mixtures_density_not_reshaped():
+    with pytest.raises(ValueError, match=r"ring of 8: points must have shape \(n, 2\), got \(2, 3\)"):
+        data.ring().log_pdf(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"points must have shape \(n, 2\), got \(4,\)"):
+        data.ring().pdf(np.zeros(4))
+    with pytest.raises(ValueError, match=r"points must have shape \(n, 1\) or \(n,\), got \(2, 2\)"):
+        data.gaussian_1d().log_pdf(np.zeros((2, 2)))
+    one_d = data.gaussian_1d()
+    assert np.array_equal(one_d.log_pdf(np.arange(3.0)), one_d.log_pdf(np.arange(3.0)[:, None]))
+    with pytest.raises(ValueError, match=r"standard deviations must be one number, 2 \(one per component\)"):
+        data.GaussianMixture([[0.0], [1.0]], [1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match=r"labels must be a 1-D array"):
+        data.held_out_rows(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"a data set's name must be a string, got \['ring'\]"):
+        data.make(["ring"])
+
+
+def test_a_seed_given_where_a_generator_belongs_is_refused_not_ignored():
+    from minigan import nn
+    from minigan.app import presets
+
+    gan, _ = presets.build("ring", seed=0)
+    for call in [lambda: data.ring().sample(2, rng=42), lambda: nn.Dropout(0.5, rng=3),
+                 lambda: gan.generate(3, rng=0), lambda: gan.sample_real(3, rng=0)]:
+        with pytest.raises(TypeError, match=r"rng must be a numpy.random.Generator \(e.g. np.random.default_rng"):
+            call()
 
 
 # ----------------------------------------------------------------------------- metrics
