@@ -52,17 +52,21 @@ def is_grad_enabled() -> bool:
     return _mode.enabled
 
 
-@contextlib.contextmanager
-def _grad_mode(enabled: bool):
-    previous, _mode.enabled = _mode.enabled, enabled
-    try:
-        yield
-    finally:
-        _mode.enabled = previous
+class _grad_mode(contextlib.ContextDecorator):
+    """Grad mode ``enabled`` inside a ``with`` block (or a decorated function), the mode before it after;
+    the same object can be entered again, even inside itself, as PyTorch's ``no_grad()`` can."""
+
+    def __init__(self, enabled: bool): self.enabled, self.previous = enabled, []
+
+    def __enter__(self):
+        self.previous.append(_mode.enabled)
+        _mode.enabled = self.enabled
+
+    def __exit__(self, *exc_info): _mode.enabled = self.previous.pop()
 
 
 def no_grad():
-    """Context manager: operations inside record no graph (evaluation, optimiser steps)."""
+    """Context manager (or decorator): operations inside record no graph (evaluation, optimiser steps)."""
     return _grad_mode(False)
 
 
@@ -75,7 +79,9 @@ class Tensor:
     ``requires_grad=True`` marks a leaf whose gradient ``backward()`` should compute (a
     parameter, or an input under study); only float32 and float64 tensors can require one.
     Numbers, lists and host (NumPy) arrays are placed on the current backend; an array
-    already on a GPU stays there. Operators (+, *, @, ...) are the ops of ``minigan.ops``,
+    already on a GPU stays there. An array of the backend's own type is used as it is, not
+    copied (as ``torch.from_numpy`` shares its array): editing that array changes the tensor,
+    unseen by the version counters that guard a graph, so pass ``array.copy()`` to keep them apart. Operators (+, *, @, ...) are the ops of ``minigan.ops``,
     attached there. Comparisons are elementwise and return plain boolean arrays; a Tensor is
     hashed by identity (``a is b`` asks "the same tensor?"). As in PyTorch, ``bool(t)``, ``float(t)``
     and ``int(t)`` need exactly one element, and ``np.asarray(t)`` refuses a tensor that

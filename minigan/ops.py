@@ -303,8 +303,8 @@ class Max(Function):
 
 
 def max(x: Tensor, axis: int = -1, keepdims: bool = False) -> Tensor:
-    if x.size == 0:
-        raise ValueError(f"max of no elements: the tensor has shape {x.shape}")
+    if x.size == 0 or axis is None or isinstance(axis, tuple):  # one axis, as torch.max(x, dim)
+        raise ValueError(f"max takes one axis (an int) of a tensor with elements, got axis={axis!r} and shape {x.shape}")
     (axis,) = _axes(axis, x.ndim)
     return Max(axis, keepdims)(x)
 

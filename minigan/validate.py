@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -119,13 +120,18 @@ def module_state(module, state: dict, own: dict | None = None) -> None:
     """A ValueError (names, shapes) or TypeError (dtypes) unless ``state`` holds an array for each of
     ``module``'s parameters and buffers (or of the tensors ``own``), by dotted name, of its shape and
     dtype, and nothing else."""
+    if not isinstance(state, Mapping):
+        raise TypeError(f"{type(module).__name__}.load_state_dict takes a dict of arrays by name (what state_dict() "
+                        f"returns), got {type(state).__name__}")
     if own is None:
         own = dict(module.named_state())
-    missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+    missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own), key=repr)
     problems = [f"{what} entries {names}" for what, names in (("missing", missing), ("unexpected", unexpected)) if names]
     if problems:
         raise ValueError(f"{type(module).__name__}.load_state_dict: " + "; ".join(problems))
     for name, p in own.items():
+        if not (hasattr(state[name], "shape") and hasattr(state[name], "dtype")):
+            raise TypeError(f"load_state_dict: {name!r} must be an array, got {type(state[name]).__name__}")
         if tuple(state[name].shape) != p.shape:
             raise ValueError(f"load_state_dict: {name!r} has shape {tuple(state[name].shape)}, expected {p.shape}")
         if state[name].dtype != p.dtype:

@@ -65,6 +65,33 @@ def test_no_grad_records_no_graph(xp):
         y.sum().backward()
 
 
+def test_one_no_grad_object_can_be_entered_again_nested_and_used_as_a_decorator_as_in_pytorch(xp):
+    from minigan import is_grad_enabled
+
+    off = no_grad()
+    with off:
+        assert not is_grad_enabled()
+    with off:
+        with off:
+            assert not is_grad_enabled()
+        assert not is_grad_enabled()
+    assert is_grad_enabled()
+
+    @no_grad()
+    def evaluate():
+        return is_grad_enabled()
+
+    assert evaluate() is False and is_grad_enabled()
+
+
+def test_max_takes_one_axis_and_says_so_for_none_or_a_tuple(xp):
+    x = leaf(np.arange(6.0).reshape(2, 3))
+    for axis in (None, (0, 1)):
+        with pytest.raises(ValueError, match=r"max takes one axis \(an int\)"):
+            ops.max(x, axis=axis)
+    assert ops.max(x, axis=0).numpy().tolist() == [3.0, 4.0, 5.0]
+
+
 def test_detach_cuts_the_graph(xp):
     x = leaf([2.0])
     y = x * x

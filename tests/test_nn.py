@@ -108,6 +108,14 @@ def test_load_state_dict_names_missing_extra_and_misshaped_entries():
     bad = dict(state, **{"2.weight": np.zeros((3, 1))})
     with pytest.raises(TypeError, match="'2.weight' has dtype float64, expected float32"):
         model.load_state_dict(bad)
+    with pytest.raises(ValueError, match=r"unexpected entries \['x', 5\]"):  # keys of mixed types, named all the same
+        model.load_state_dict({**state, 5: 1, "x": 2})
+    for bad, what in [(None, "NoneType"), (list(state.items()), "list")]:
+        with pytest.raises(TypeError, match=f"takes a dict of arrays by name .* got {what}"):
+            model.load_state_dict(bad)
+    for value, what in [([[0.0]] * 3, "list"), (1.0, "float")]:
+        with pytest.raises(TypeError, match=f"'2.weight' must be an array, got {what}"):
+            model.load_state_dict(dict(state, **{"2.weight": value}))
 
 
 def test_same_seed_gives_bit_identical_parameters_and_another_seed_does_not():
