@@ -319,7 +319,7 @@ class Reshape(Function):
 
 
 def reshape(x: Tensor, shape) -> Tensor:
-    shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+    shape = tuple(shape) if isinstance(shape, (tuple, list, backend.numpy.ndarray)) else (shape,)
     return x if x.shape == shape else Reshape(shape)(x)
 
 

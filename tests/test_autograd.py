@@ -92,6 +92,11 @@ def test_max_takes_one_axis_and_says_so_for_none_or_a_tuple(xp):
     assert ops.max(x, axis=0).numpy().tolist() == [3.0, 4.0, 5.0]
 
 
+def test_reshape_takes_a_shape_given_as_a_numpy_array_as_numpy_does(xp):
+    x = leaf(np.arange(6.0))
+    assert x.reshape(np.array([3, 2])).shape == (3, 2) == ops.reshape(x, np.array([-1, 2])).shape
+
+
 def test_detach_cuts_the_graph(xp):
     x = leaf([2.0])
     y = x * x
