@@ -198,13 +198,7 @@ class ArrayDataset:
     """A finite data set of samples (rows), e.g. flattened images scaled to [-1, 1]."""
 
     def __init__(self, samples, name: str = "data", image_shape=None):
-        try:
-            raw = np.asarray(samples)
-        except ValueError:  # ragged nested lists
-            raise ValueError(f"{name}: expected a 2-D array (samples, features), got rows of different lengths") from None
-        if raw.dtype.kind not in "biuf":
-            raise ValueError(f"{name}: expected real numbers, got {validate.brief(samples)} (dtype {raw.dtype})")
-        samples = raw.astype(np.float64)
+        samples = validate.real_numbers(f"{name}: the samples", samples)
         if samples.ndim != 2 or 0 in samples.shape:
             raise ValueError(f"{name}: expected a non-empty 2-D array (samples, features), got shape {samples.shape}")
         if not np.isfinite(samples).all():

@@ -44,13 +44,7 @@ __all__ = ["parzen_log_likelihood", "choose_parzen_sigma", "PAPER_SIGMAS", "Digi
 
 
 def _images(images, what: str, pixels: int | None = None) -> np.ndarray:
-    try:
-        raw = np.asarray(images)
-    except ValueError:  # ragged nested lists
-        raise ValueError(f"{what} must be a rectangular array of numbers, got rows of different lengths") from None
-    if raw.dtype.kind not in "biuf":
-        raise ValueError(f"{what} must be an array of real numbers, got {type(images).__name__} of dtype {raw.dtype}")
-    images = raw.astype(np.float64, copy=False)
+    images = validate.real_numbers(what, images)
     if images.ndim != 2 or 0 in images.shape or (pixels is not None and images.shape[1] != pixels):
         expected = "(n, pixels)" if pixels is None else f"(n, {pixels})"
         raise ValueError(f"{what} must be a non-empty array of shape {expected}, got shape {images.shape}")

@@ -97,6 +97,18 @@ def array(name: str, value, kinds: str = "f", finite: bool = True, ndim: int | N
     return value
 
 
+def real_numbers(what: str, value) -> np.ndarray:
+    """``value`` as a float64 NumPy array if it holds real numbers (bool, integer or floating point),
+    else a ValueError naming ``what`` (ragged nested lists, strings, complex numbers, None)."""
+    try:
+        raw = np.asarray(value)
+    except ValueError:  # ragged nested lists
+        raise ValueError(f"{what} must be a rectangular array of numbers, got rows of different lengths") from None
+    if raw.dtype.kind not in "biuf":
+        raise ValueError(f"{what} must be real numbers, got {type(value).__name__} of dtype {raw.dtype}")
+    return raw.astype(np.float64, copy=False)
+
+
 def sha256(name: str, value) -> str:
     """``value`` if it is a SHA-256 digest written as 64 lower-case hex digits, else a ValueError."""
     if not isinstance(value, str) or not re.fullmatch(r"[0-9a-f]{64}", value):
