@@ -46,6 +46,7 @@ __all__ = ["GANConfig", "GAN", "History", "DivergenceError", "LOSSES", "NOISE", 
 
 LOSSES = games.LOSSES
 NOISE = ("normal", "uniform")
+MAX_K = 100  # D-steps per G-step: a training step stays short enough to stop at Ctrl-C within seconds
 
 
 @dataclass
@@ -74,12 +75,17 @@ class GANConfig:
         validate.one_of("dtype", self.dtype, ("float32", "float64"))
         for name in ("k", "batch_size", "latent_dim"):
             setattr(self, name, validate.positive_int(name, getattr(self, name)))
-        largest = float(np.finfo(self.dtype).max)
+        if self.k > MAX_K:
+            raise ValueError(f"k must be at most {MAX_K} D-steps per G-step, got {self.k}")
+        smallest, largest = float(np.finfo(self.dtype).tiny), float(np.finfo(self.dtype).max)
         for name in ("lr_g", "lr_d", "gp_weight"):
             value = validate.positive_number(name, getattr(self, name))
             if value > largest:  # finite as a Python float, inf once it meets the run's arrays
                 raise ValueError(f"{name} = {value:g} overflows {self.dtype} (largest {largest:.3g}); "
                                  "choose a smaller value")
+            if value < smallest:  # positive as a Python float, 0 (or nearly) once it meets the run's arrays
+                raise ValueError(f"{name} = {value:g} is below the smallest normal {self.dtype} ({smallest:.3g}): "
+                                 "it would round to 0 there and change nothing; choose a larger value")
             setattr(self, name, value)
         self.real_label_smoothing = validate.fraction("real_label_smoothing", self.real_label_smoothing)
         self.betas = optim.Adam.check_betas(self.betas)
@@ -226,7 +232,7 @@ class GAN:
 
     def d_loss(self, rng=None) -> games.DiscriminatorLoss:
         """Steps 1-4: D's loss on a batch of real samples and a batch of detached fakes, with its graph."""
-        m, rng = self.config.batch_size, resolve(rng, self.rng)
+        m, rng = self.config.batch_size, resolve(rng, self.rng)  # the generator given, else the run's own
         z = self.sample_noise(m, rng)  # 1. z ~ p_z
         real = self.sample_real(m, rng)  # 2. x ~ p_data
         with no_grad():  # 3. fake = G(z) with no graph behind it, the same as G(z).detach():
@@ -389,6 +395,8 @@ class GAN:
         self.D.load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
+        if (self.g_average is None) != (state["g_average"] is None):
+            raise ValueError("the saved run's average of G's weights does not match its configuration (g_average)")
         if self.g_average is not None:
             self.g_average.load_state_dict(state["g_average"])
         self.step, self.d_steps, self.g_steps = (int(state[name]) for name in COUNTERS)

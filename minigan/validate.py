@@ -89,7 +89,8 @@ def array(name: str, value, kinds: str = "f", finite: bool = True, ndim: int | N
     """``value`` if it is a NumPy array whose dtype kind is one of ``kinds`` (f float, i/u
     integer, b bool), with ``ndim`` dimensions if given and, if ``finite``, no NaN or infinity."""
     if not isinstance(value, np.ndarray) or value.dtype.kind not in kinds:
-        raise ValueError(f"{name} must be an array of kind {kinds!r}, got {brief(value)}")
+        got = f"an array of dtype {value.dtype}" if isinstance(value, np.ndarray) else brief(value)
+        raise ValueError(f"{name} must be an array of kind {kinds!r}, got {got}")
     if ndim is not None and value.ndim != ndim:
         raise ValueError(f"{name} must be a {ndim}-D array, got shape {value.shape}")
     if finite and value.dtype.kind == "f" and not np.isfinite(value).all():

@@ -1,6 +1,7 @@
 """The command line: a run writes everything, resumes exactly, survives Ctrl-C and divergence."""
 
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -297,7 +298,8 @@ def test_a_new_run_into_a_folder_holding_a_run_is_refused_and_says_how_to_resume
     assert cli.main(["train", "--steps", "3", "--seed", "1", "--out", str(tmp_path), "--overwrite", *QUICK]) == 0
     state = checkpoint.load(tmp_path / "checkpoint.npz")
     assert state["step"] == 3 and state["run"]["seed"] == 1
-    assert not (tmp_path / "metrics.csv").exists()  # the old run's rows are gone (3 steps log none)
+    rows = (tmp_path / "metrics.csv").read_text().splitlines()[1:]
+    assert [row.split(",")[0] for row in rows] == ["3"]  # the old run's row of step 5 is gone: only the new run's last
 
 
 def test_resume_and_overwrite_together_are_refused(tmp_path):
@@ -365,3 +367,65 @@ def test_an_unknown_option_points_to_its_commands_help(command, capsys):
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert err.strip() == f"minigan {command}: error: unrecognized arguments: --bogus (see: minigan {command} --help)"
+
+
+def test_a_stop_signal_while_the_pictures_are_drawn_ends_minigan_at_once_with_the_run_saved(tmp_path, monkeypatch, capsys):
+    """Training is over and saved: no step boundary is left to wait for, so the first Ctrl-C stops
+    the drawing and minigan exits with 130, saying how to draw the pictures later."""
+    def ctrl_c_while_drawing(*args):
+        signal.raise_signal(signal.SIGINT)
+        raise AssertionError("the signal should have stopped the drawing")
+
+    monkeypatch.setattr(run, "_draw", ctrl_c_while_drawing)
+    assert cli.main(["train", "--steps", "10", "--out", str(tmp_path), *QUICK]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted by SIGINT while drawing the pictures; the run is saved: draw them with: " in err
+    assert checkpoint.load(tmp_path / "checkpoint.npz")["step"] == 10
+    monkeypatch.undo()
+    assert cli.main(["train", "--resume", str(tmp_path), "--no-progress"]) == 0
+    assert_real_image(tmp_path / "final.png")
+
+
+def test_g_samples_that_overflow_while_its_weights_stay_finite_stop_the_run_as_a_divergence(tmp_path, capsys):
+    """A learning rate of 1e30 leaves θ_G finite after one step, but G(z) overflows float32 to
+    NaN: the snapshot of that step reports a divergence (exit 1), not a bad-input error (exit 2)."""
+    snapshot_every_step = ["--batch-size", "64", "--no-progress"]  # 5 steps, 40 frames: one snapshot a step
+    assert cli.main(["train", "--steps", "5", "--lr-g", "1e30", "--out", str(tmp_path), *snapshot_every_step]) == 1
+    err = capsys.readouterr().err
+    assert re.search(r"training diverged at step 1: a sample of G is -?(nan|inf); that update could not be undone", err)
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--lr-g", "1e-50", "lr_g = 1e-50 is below the smallest normal float32"),
+    ("--lr-d", "1e-46", "lr_d = 1e-46 is below the smallest normal float32"),
+    ("--k", "1000", "expected at most 100 D-steps per G-step, got 1000"),
+])
+def test_settings_that_would_train_nothing_or_never_answer_ctrl_c_are_refused(tmp_path, capsys, option, value, message):
+    try:
+        status = cli.main(["train", "--steps", "3", option, value, "--out", str(tmp_path / "run"), *QUICK])
+    except SystemExit as exc:  # refused by the command line's parser
+        status = exc.code
+    assert status == 2 and message in capsys.readouterr().err and not (tmp_path / "run").exists()
+
+
+def test_a_run_shorter_than_its_logging_interval_still_writes_its_last_step_to_metrics_csv(tmp_path):
+    assert cli.main(["train", "--steps", "7", "--out", str(tmp_path), *QUICK]) == 0  # a row every 5 steps
+    rows = (tmp_path / "metrics.csv").read_text().splitlines()
+    assert [row.split(",")[0] for row in rows[1:]] == ["5", "7"]
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--out", ""], "--out needs an output folder, got an empty name"),
+    (["--mnist-path", "", "--data", "mnist"], "--mnist-path needs a file or folder of MNIST images, got an empty name"),
+])
+def test_an_empty_path_is_refused_rather_than_read_as_the_default_or_the_current_folder(arguments, message, capsys,
+                                                                                        tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["train", "--steps", "1", *arguments, *QUICK]) == 2
+    assert message in capsys.readouterr().err and not (tmp_path / "runs").exists()
+
+
+def test_resume_given_the_checkpoint_file_asks_for_its_folder(tmp_path, capsys):
+    assert cli.main(["train", "--steps", "5", "--out", str(tmp_path), *QUICK]) == 0
+    assert cli.main(["train", "--resume", str(tmp_path / "checkpoint.npz")]) == 2
+    assert f"--resume needs the folder of a run, and {tmp_path / 'checkpoint.npz'} is a file" in capsys.readouterr().err

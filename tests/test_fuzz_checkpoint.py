@@ -275,6 +275,7 @@ CRAFTED = {  # what a hostile or damaged record could say, each out of range or 
     "array placeholder of unknown name": lambda s, tmp: s["generator"].update({"0.weight": {"__array__": "nope"}}),
     "array placeholder with extra key": lambda s, tmp: s["generator"]["0.weight"].update(x=1),
     "array used twice": lambda s, tmp: s["discriminator"].update({"0.weight": s["generator"]["0.weight"]}),
+    "an average of G's weights with no weights": lambda s, tmp: s.update(g_average={}),
 }
 
 
@@ -287,6 +288,33 @@ def test_a_crafted_field_is_refused_naming_the_file_and_the_part(saved, tmp_path
         return json.dumps(record).replace('"INF"', "1e400")
 
     assert _outcome(tmp_path / "c.npz", _rewrite(raw, edit), state, run_state.RUN_STATE) == "refused"
+
+
+@pytest.mark.parametrize("what, field", [
+    ("negative learning rate", "state/opt_g/hyperparameters/lr"), ("zero learning rate", "state/opt_d/hyperparameters/lr"),
+    ("beta1 of 1", "state/opt_g/hyperparameters/betas"), ("three betas", "state/opt_g/hyperparameters/betas"),
+    ("negative Adam step count", "state/opt_g/steps"),
+])
+def test_a_bad_optimiser_field_is_named_in_the_words_of_its_own_optimiser(saved, tmp_path, what, field):
+    state, raw = saved
+
+    def edit(record):
+        CRAFTED[what](record["state"], tmp_path)
+        return json.dumps(record)
+
+    path = tmp_path / "c.npz"
+    path.write_bytes(_rewrite(raw, edit))
+    with pytest.raises(checkpoint.CheckpointError, match=field) as refused:
+        checkpoint.load(path, run_state.RUN_STATE)
+    assert "SGD" not in str(refused.value)  # not "unknown type 'Adam'", the other optimiser's complaint
+
+
+def test_an_optimiser_of_an_unknown_type_is_refused_naming_the_known_ones(saved, tmp_path):
+    state, raw = saved
+    path = tmp_path / "c.npz"
+    path.write_bytes(_rewrite(raw, lambda record: json.dumps(record).replace('"type": "Adam"', '"type": "RMSprop"', 1)))
+    with pytest.raises(checkpoint.CheckpointError, match=r"state/opt_\w/type must be one of Adam, SGD, got 'RMSprop'"):
+        checkpoint.load(path, run_state.RUN_STATE)
 
 
 @pytest.mark.parametrize("text", [

@@ -279,6 +279,18 @@ def test_the_counters_are_saved_and_restored():
     assert resumed.train_step() == model.train_step()  # and the run goes on identically
 
 
+def test_a_saved_average_of_g_that_the_configuration_does_not_keep_is_refused_and_nothing_is_loaded():
+    model = _small_gan(seed=0)
+    assert model.g_average is None
+    state = model.state_dict()
+    state["g_average"] = model.G.state_dict()  # a damaged file: the settings say no average is kept
+    state["generator"] = {name: array + 1 for name, array in state["generator"].items()}
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=r"average of G's weights does not match its configuration"):
+        model.load_state_dict(state)
+    assert all(np.array_equal(a, b) for a, b in zip(model.G.state_dict().values(), before["generator"].values()))
+
+
 def test_the_training_loop_stops_when_asked_and_calls_every_callback():
     model = _small_gan(seed=0)
     seen, also = [], []

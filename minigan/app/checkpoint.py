@@ -73,7 +73,7 @@ class Schema:
 
     A schema is built from: a dict {key: schema} (exactly these keys), ``Schema.each(s)``
     (a list of items), ``Schema.table(s)`` (a dict of any text keys), ``Schema.maybe(s)``
-    (None or s), ``Schema.either(a, b)``, ``Schema.choice(*options)``, and leaves: the checks
+    (None or s), ``Schema.tagged(key, {tag: s})``, ``Schema.choice(*options)``, and leaves: the checks
     of ``minigan.validate``, functions ``check(name, value)`` that raise a ValueError naming
     ``name`` (a field's place in the state, e.g. ``state/run/seed``).
     """
@@ -120,10 +120,12 @@ class Schema:
         return _Custom(check)
 
     @staticmethod
-    def table(item) -> Schema:
+    def table(item, least: int = 0) -> Schema:
+        """A dict of any text keys (at least ``least`` of them), each value an ``item``."""
         def check(value, part):
-            if not isinstance(value, dict):
-                raise SchemaError(f"{part}: expected a table of named entries, got {validate.brief(value)}")
+            if not isinstance(value, dict) or len(value) < least:
+                at_least = f" (at least {least})" if least else ""
+                raise SchemaError(f"{part}: expected a table of named entries{at_least}, got {validate.brief(value)}")
             for key, element in value.items():
                 Schema.of(item).check(element, f"{part}/{key}")
         return _Custom(check)
@@ -133,12 +135,14 @@ class Schema:
         return _Custom(lambda value, part: None if value is None else Schema.of(item).check(value, part))
 
     @staticmethod
-    def either(first, second) -> Schema:
+    def tagged(key: str, options: dict) -> Schema:
+        """A record whose field ``key`` names which of ``options`` (text -> schema) it must fit, so
+        that a wrong field is named in that schema's words, not another's."""
         def check(value, part):
-            try:
-                Schema.of(first).check(value, part)
-            except SchemaError:
-                Schema.of(second).check(value, part)
+            tag = value.get(key) if isinstance(value, dict) else None
+            if not isinstance(tag, str) or tag not in options:
+                raise SchemaError(f"{part}/{key} must be one of {', '.join(options)}, got {validate.brief(tag)}")
+            Schema.of(options[tag]).check(value, part)
         return _Custom(check)
 
     @staticmethod

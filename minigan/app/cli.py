@@ -27,6 +27,7 @@ from minigan import allocator, backend, threads, validate
 from minigan.app import presets
 from minigan.app import run as runs
 from minigan.app.run_state import MAX_FRAMES, OVERRIDABLE
+from minigan.gan import MAX_K
 from minigan.gan import LOSSES, NOISE
 
 __all__ = ["main"]
@@ -106,6 +107,9 @@ def _check_environment() -> None:
 def _train(args) -> int:
     if args.resume == "":
         raise UsageError("--resume needs the folder of a run, got an empty name")
+    for option, what in (("out", "an output folder"), ("mnist_path", "a file or folder of MNIST images")):
+        if getattr(args, option) == "":  # "" would quietly mean the default folder, or the current one
+            raise UsageError(f"--{option.replace('_', '-')} needs {what}, got an empty name")
     if args.resume:
         clashes = list(_given(args, FIXED_BY_THE_RUN)) + (["overwrite"] if args.overwrite else [])
         if clashes:
@@ -202,7 +206,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--data", choices=list(presets.PRESETS),
                        help="the real data p_data (default: ring, 8 Gaussians on a circle)")
     train.add_argument("--loss", choices=LOSSES, help="generator loss (default: non_saturating)")
-    train.add_argument("--k", type=_positive_int, help="D-steps per G-step (default: 1)")
+    train.add_argument("--k", type=_at_most(MAX_K, "D-steps per G-step"), help=f"D-steps per G-step (default: 1; at most {MAX_K})")
     train.add_argument("--steps", type=_positive_int, help="training steps (default: the preset's)")
     train.add_argument("--batch-size", type=_positive_int, help="samples of z and of x per step")
     train.add_argument("--lr-g", type=_positive_float, help="learning rate of G's optimiser (Adam; SGD in mnist_paper)")

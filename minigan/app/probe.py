@@ -23,6 +23,7 @@ import numpy as np  # host side: a snapshot is made of NumPy arrays
 from minigan import data as datasets
 from minigan import metrics, nn
 from minigan.autograd import Tensor, grad, no_grad
+from minigan.guard import DivergenceError
 
 __all__ = ["snapshot", "evaluate", "kind", "view", "latent_grid"]
 
@@ -95,6 +96,8 @@ def snapshot(gan, z: Tensor, grid_points: int = 150) -> dict:
     what = kind(gan.data)
     with no_grad(), gan.sampling_generator() as G:  # the G that makes the samples (θ̄_G if averaged)
         fake = G(z).numpy()
+    if not np.isfinite(fake).all():  # finite weights so large that G(z) overflows: the guard checks θ, not G(z)
+        raise DivergenceError(gan.step, "a sample of G", fake[~np.isfinite(fake)][0], undone=False)
     shot = {"step": gan.step, "d_steps": gan.d_steps, "g_steps": gan.g_steps, "fake": fake,
             **evaluate(gan.data, fake)}
     if what == "1d":  # the line must show p_data and wherever G's samples are now

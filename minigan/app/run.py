@@ -3,8 +3,8 @@
 A run trains a preset's GAN with ``GAN.train`` (the one training loop) and, through that
 loop's callbacks, writes into its output folder:
 
-    metrics.csv       one row per logged step: the step counters, D's two losses, D(x), D(G(z)),
-                      G's loss, the gradient norms
+    metrics.csv       one row every log_every steps and at the last step: the step counters,
+                      D's two losses, D(x), D(G(z)), G's loss, the gradient norms
     evaluation.csv    at each picture: modes covered, high-quality fraction and a JSD estimate (2-D
                       mixtures), or G's mean, spread and JSD to p_data (1-D)
     losses.png        the curves of metrics.csv and evaluation.csv
@@ -136,9 +136,14 @@ def resume(folder, mnist_path=None):
     anything is written; a CheckpointError if it is not a run that can be resumed, or a
     RunError if its data set is not the one it trained on. ``mnist_path``: where the run's
     MNIST file is now, if it moved (its data must be the same)."""
+    if Path(folder).is_file():
+        raise RunError(f"--resume needs the folder of a run, and {folder} is a file; give the folder that holds it")
     path = Path(folder) / CHECKPOINT
     state = run_state.load(path)  # every field checked by type and range
     run = state["run"]
+    if state["step"] > run["steps"]:  # a run never saves a step past the steps it was asked for
+        raise CheckpointError(f"{path} does not hold a run that can be resumed: it is at step {state['step']}, "
+                              f"past the {run['steps']} steps its run asked for")
     if mnist_path is not None:
         if run["data"] != "mnist":
             raise RunError(f"--mnist-path is for runs on MNIST; the run in {folder} trained on {run['data']!r}")
@@ -250,10 +255,10 @@ def _claim(folder: Path, overwrite: bool) -> None:
 class StopRequest:
     """A stop signal (``STOP_SIGNALS``) sets a flag that the training loop asks (``stop()``)
     between steps, so a checkpoint is always taken at a step boundary; a second signal stops
-    at once (``Interrupted``)."""
+    at once (``Interrupted``), and so does the first once training is over (``at_once``)."""
 
     def __init__(self):
-        self.signum = None
+        self.signum, self.at_once = None, False
 
     def __call__(self) -> bool:
         return self.signum is not None
@@ -263,7 +268,7 @@ class StopRequest:
         return self
 
     def _handle(self, signum, frame):
-        if self.signum is not None:
+        if self.signum is not None or self.at_once:
             raise Interrupted(signum)
         self.signum = signum
 
@@ -366,7 +371,10 @@ def _train(model, run, out, steps, history, snapshots, log_every, frames, checkp
     real = model.data.sample(1000, np.random.default_rng(run["seed"] + 2))
     every = max(1, math.ceil(steps / frames))  # so a run holds at most frames + 2 snapshots
     metrics_path, checkpoint_path = out / "metrics.csv", out / CHECKPOINT
-    logged = [r for r in history.records if r["step"] % log_every == 0]
+    def is_logged(step: int) -> bool:  # every log_every steps, and the run's last step (a short run gets a row)
+        return step % log_every == 0 or step == steps
+
+    logged = [r for r in history.records if is_logged(r["step"])]
     saved_at = model.step if checkpoint_path.exists() else None
     resumed_at = model.step
 
@@ -383,7 +391,7 @@ def _train(model, run, out, steps, history, snapshots, log_every, frames, checkp
 
     def after_each_step(model, record):
         bar.update(1)
-        if model.step % log_every == 0:
+        if is_logged(model.step):
             logged.append(record)
             _append_row(metrics_path, record, first=len(logged) == 1)
             bar.set_postfix(loss_d=f"{record['loss_d']:.3f}", loss_g=f"{record['loss_g']:.3f}",
@@ -425,12 +433,19 @@ def _train(model, run, out, steps, history, snapshots, log_every, frames, checkp
         print(f"interrupted by {signal.Signals(stop.signum).name} at step {model.step}; checkpoint saved to "
               f"{checkpoint_path}\ncontinue with: {command('train', '--resume', out)}", file=sys.stderr)
         status = 128 + stop.signum
+    stop.at_once = True  # no step boundary is left to wait for: a stop signal now ends minigan at once
+    kept = "the run is saved" if saved_at == model.step else "the last checkpoint is kept"
     try:
+        if stop() and status == 0:  # it came after the last step, before the pictures
+            raise Interrupted(stop.signum)
         _draw(model, history, snapshots, out, real)
     except OSError as exc:
-        kept = "the run is saved" if saved_at == model.step else "the last checkpoint is kept"
         raise RunError(f"cannot write {exc.filename or out}: {exc.strerror or exc}; {kept}: draw the pictures "
                        f"again with: {command('train', '--resume', out)}") from None
+    except Interrupted as exc:
+        print(f"interrupted by {signal.Signals(exc.signum).name} while drawing the pictures; {kept}: draw them "
+              f"with: {command('train', '--resume', out)}", file=sys.stderr)
+        return 128 + exc.signum
     if status == 0:
         print(_summary(model, snapshots, out))
     return status

@@ -132,7 +132,7 @@ SGD = {"type": Schema.choice("SGD"),  # the GAN paper's MNIST preset learns by S
        "hyperparameters": {"lr": validate.positive_number, "momentum": validate.fraction},
        "steps": Schema.each(validate.count),
        "buffers": {"velocity": Schema.each(floats)}}
-OPTIMISER = Schema.either(ADAM, SGD)
+OPTIMISER = Schema.tagged("type", {"Adam": ADAM, "SGD": SGD})
 
 GAN_STATE = {
     "generator": Schema.table(floats),
@@ -142,7 +142,7 @@ GAN_STATE = {
     "step": validate.count,
     "d_steps": validate.count,
     "g_steps": validate.count,
-    "g_average": Schema.maybe(Schema.table(floats)),
+    "g_average": Schema.maybe(Schema.table(floats, least=1)),  # None, or θ̄_G: one array per parameter of G
     "rng": _rng_state,
     "config": _gan_config,
 }
