@@ -61,14 +61,10 @@ class GaussianMixture:
                              f"got shape {self.means.shape}")
         n_modes, self.dim = self.means.shape
         spreads = np.asarray(stds, dtype=np.float64)
-        if spreads.ndim > 2 or (spreads.ndim == 1 and spreads.shape not in ((1,), (n_modes,))):
+        if spreads.shape not in ((), (1,), (n_modes,), (n_modes, self.dim)):
             raise ValueError(f"{name}: standard deviations must be one number, {n_modes} (one per component) or "
                              f"shape {(n_modes, self.dim)} (one per component and axis), got shape {spreads.shape}")
-        if spreads.ndim == 2:  # one spread per component and axis: an axis-aligned ellipse
-            if spreads.shape != (n_modes, self.dim):
-                raise ValueError(f"{name}: per-axis standard deviations must have shape {(n_modes, self.dim)}, "
-                                 f"got {spreads.shape}")
-        else:  # one spread per component (or one for all): a round Gaussian
+        if spreads.ndim < 2:  # one spread per component (or one for all): a round Gaussian; else per axis, an ellipse
             spreads = np.broadcast_to(spreads, (n_modes,))[:, None].repeat(self.dim, axis=1)
         self.axis_stds = spreads.copy()  # (components, dim)
         self.stds = self.axis_stds.max(axis=1)  # each component's largest spread: how far it reaches

@@ -46,7 +46,6 @@ __all__ = ["GANConfig", "GAN", "History", "DivergenceError", "LOSSES", "NOISE", 
 
 LOSSES = games.LOSSES
 NOISE = ("normal", "uniform")
-MAX_K = 100  # D-steps per G-step: a training step stays short enough to stop at Ctrl-C within seconds
 
 
 @dataclass
@@ -75,8 +74,6 @@ class GANConfig:
         validate.one_of("dtype", self.dtype, ("float32", "float64"))
         for name in ("k", "batch_size", "latent_dim"):
             setattr(self, name, validate.positive_int(name, getattr(self, name)))
-        if self.k > MAX_K:
-            raise ValueError(f"k must be at most {MAX_K} D-steps per G-step, got {self.k}")
         smallest, largest = float(np.finfo(self.dtype).tiny), float(np.finfo(self.dtype).max)
         for name in ("lr_g", "lr_d", "gp_weight"):
             value = validate.positive_number(name, getattr(self, name))
@@ -85,7 +82,7 @@ class GANConfig:
                                  "choose a smaller value")
             if value < smallest:  # positive as a Python float, 0 (or nearly) once it meets the run's arrays
                 raise ValueError(f"{name} = {value:g} is below the smallest normal {self.dtype} ({smallest:.3g}): "
-                                 "it would round to 0 there and change nothing; choose a larger value")
+                                 "there it would round to 0 or lose its precision; choose a larger value")
             setattr(self, name, value)
         self.real_label_smoothing = validate.fraction("real_label_smoothing", self.real_label_smoothing)
         self.betas = optim.Adam.check_betas(self.betas)

@@ -30,6 +30,7 @@ scikit-learn (the 'demos' extra) is imported only by the functions that train a 
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -79,12 +80,15 @@ def _chunks(n: int, size: int = 500):
 # ----------------------------------------------------------------------------- the paper's measure
 
 PAPER_SIGMAS = np.logspace(-1, 0, 10)  # the σ the GAN paper's Parzen script tried (pixels in [0, 1])
-SIGMA_RANGE = (1e-100, 1e100)  # kernel widths whose arithmetic stays inside float64
+SIGMA_RANGE = (1e-100, 1e100)  # kernel widths whose σ² stays inside float64
 
 
 def _parzen_from_squared(squared: np.ndarray, sigma: float, dim: int) -> np.ndarray:
     """ln p̂(x) per row of ``squared`` (‖x - s_i‖² for every sample s_i): a log-mean-exp of the kernels."""
-    exponents = -0.5 * squared / sigma / sigma
+    with np.errstate(over="ignore"):
+        exponents = -0.5 * squared / sigma / sigma
+    if not np.isfinite(exponents).all():
+        raise ValueError(f"sigma = {sigma:g} is too small for distances this large: ‖x - s‖² / 2σ² overflows float64")
     top = exponents.max(axis=1)
     log_mean = top + np.log(np.exp(exponents - top[:, None]).mean(axis=1))
     return log_mean - dim * np.log(sigma * np.sqrt(2 * np.pi))
@@ -268,10 +272,13 @@ def two_sample_accuracy(real, fake, classifier: str = "knn", folds: int = 5, see
     models = {"knn": lambda: KNeighborsClassifier(n_neighbors=5),
               "logistic": lambda: LogisticRegression(C=1.0, max_iter=2000)}
     model = validate.lookup(models, classifier, "two-sample classifier")()
-    folds = validate.positive_int("folds", folds)
-    if folds < 2 or len(real) < max(folds, 5):
-        raise ValueError(f"the two-sample test needs folds ≥ 2 and at least max(folds, 5) images in each set "
-                         f"(5 nearest neighbours), got folds={folds} and {len(real)} images")
+    folds, n = validate.positive_int("folds", folds), len(real)
+    if folds < 2 or n < folds:
+        raise ValueError(f"the two-sample test needs folds ≥ 2 and at least as many images in each set as folds, "
+                         f"got folds={folds} and {n} images")
+    if classifier == "knn" and 2 * (n - math.ceil(n / folds)) < 5:  # the fewest images a fold trains on
+        raise ValueError(f"the 5-nearest-neighbours test needs each fold to train on at least 5 images; "
+                         f"{n} images a set in {folds} folds leave {2 * (n - math.ceil(n / folds))}")
     x = np.concatenate([real, fake])
     y = np.concatenate([np.ones(len(real)), np.zeros(len(fake))])
     split = StratifiedKFold(n_splits=folds, shuffle=True, random_state=validate.count("seed", seed))

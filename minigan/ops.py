@@ -304,7 +304,7 @@ class Max(Function):
 
 def max(x: Tensor, axis: int = -1, keepdims: bool = False) -> Tensor:
     if x.size == 0 or axis is None or isinstance(axis, tuple):  # one axis, as torch.max(x, dim)
-        raise ValueError(f"max takes one axis (an int) of a tensor with elements, got axis={axis!r} and shape {x.shape}")
+        raise ValueError(f"max needs one axis (an int) and a tensor with elements, got axis={axis!r} and shape {x.shape}")
     (axis,) = _axes(axis, x.ndim)
     return Max(axis, keepdims)(x)
 
@@ -319,7 +319,7 @@ class Reshape(Function):
 
 
 def reshape(x: Tensor, shape) -> Tensor:
-    shape = tuple(shape) if isinstance(shape, (tuple, list, backend.numpy.ndarray)) else (shape,)
+    shape = tuple(shape) if isinstance(shape, (tuple, list)) or getattr(shape, "ndim", 0) > 0 else (shape,)
     return x if x.shape == shape else Reshape(shape)(x)
 
 

@@ -35,7 +35,8 @@ def resolve(rng: np.random.Generator | None, default: np.random.Generator | None
     """``rng`` if given, else ``default`` if given, else the shared generator."""
     if rng is None:
         return _generator if default is None else default
-    if not isinstance(rng, np.random.Generator):  # a seed where a generator belongs: np.random.default_rng(seed)
-        raise TypeError(f"rng must be a numpy.random.Generator (e.g. np.random.default_rng({rng!r:.20})) or None, "
-                        f"got {type(rng).__name__}")
+    if not isinstance(rng, np.random.Generator):
+        seed = isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)  # a seed where a generator belongs
+        hint = f" (for a seed: np.random.default_rng({rng}))" if seed else ""
+        raise TypeError(f"rng must be a numpy.random.Generator or None, got {type(rng).__name__}{hint}")
     return rng

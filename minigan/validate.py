@@ -100,12 +100,12 @@ def array(name: str, value, kinds: str = "f", finite: bool = True, ndim: int | N
 
 def real_numbers(what: str, value) -> np.ndarray:
     """``value`` as a float64 NumPy array if it holds real numbers (bool, integer or floating point),
-    else a ValueError naming ``what`` (ragged nested lists, strings, complex numbers, None)."""
+    else a ValueError naming ``what`` (ragged nested lists, strings, complex numbers, None, objects)."""
     try:
         raw = np.asarray(value)
     except ValueError:  # ragged nested lists
-        raise ValueError(f"{what} must be a rectangular array of numbers, got rows of different lengths") from None
-    if raw.dtype.kind not in "biuf":
+        raise ValueError(f"{what} must be a rectangular array of real numbers, got {brief(value)}") from None
+    if raw.dtype.kind not in "biuf":  # an object array too: convert it first, e.g. with .astype(float)
         raise ValueError(f"{what} must be real numbers, got {type(value).__name__} of dtype {raw.dtype}")
     return raw.astype(np.float64, copy=False)
 

@@ -84,10 +84,45 @@ def test_one_no_grad_object_can_be_entered_again_nested_and_used_as_a_decorator_
     assert evaluate() is False and is_grad_enabled()
 
 
+def test_a_function_decorated_with_no_grad_restores_each_threads_own_mode(xp):
+    """A enters the decorated function, B enters it from inside no_grad(), A leaves while B is
+    still in: each thread must get back its own mode (a stack shared by the calls would swap them)."""
+    import threading
+
+    from minigan import is_grad_enabled
+
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+
+    @no_grad()
+    def inside(arrived, leave_after):
+        arrived.set()
+        leave_after.wait(5)
+
+    after = {}
+
+    def thread_a():
+        inside(a_in, b_in)
+        after["a"] = is_grad_enabled()
+        a_out.set()
+
+    def thread_b():
+        a_in.wait(5)
+        with no_grad():
+            inside(b_in, a_out)
+            after["b"] = is_grad_enabled()
+
+    threads = [threading.Thread(target=thread_a), threading.Thread(target=thread_b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert after == {"a": True, "b": False}
+
+
 def test_max_takes_one_axis_and_says_so_for_none_or_a_tuple(xp):
     x = leaf(np.arange(6.0).reshape(2, 3))
     for axis in (None, (0, 1)):
-        with pytest.raises(ValueError, match=r"max takes one axis \(an int\)"):
+        with pytest.raises(ValueError, match=r"max needs one axis \(an int\)"):
             ops.max(x, axis=axis)
     assert ops.max(x, axis=0).numpy().tolist() == [3.0, 4.0, 5.0]
 

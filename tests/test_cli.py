@@ -429,3 +429,49 @@ def test_resume_given_the_checkpoint_file_asks_for_its_folder(tmp_path, capsys):
     assert cli.main(["train", "--steps", "5", "--out", str(tmp_path), *QUICK]) == 0
     assert cli.main(["train", "--resume", str(tmp_path / "checkpoint.npz")]) == 2
     assert f"--resume needs the folder of a run, and {tmp_path / 'checkpoint.npz'} is a file" in capsys.readouterr().err
+
+
+def test_a_stop_signal_after_the_last_step_before_the_pictures_ends_minigan_with_the_run_saved(tmp_path, monkeypatch,
+                                                                                               capsys):
+    one_step = gan.GAN.train_step
+
+    def ctrl_c_during_the_last_step(model):
+        record = one_step(model)
+        if model.step == 10:
+            signal.raise_signal(signal.SIGINT)  # asked for while the last step ends: nothing is left to stop
+        return record
+
+    monkeypatch.setattr(gan.GAN, "train_step", ctrl_c_during_the_last_step)
+    assert cli.main(["train", "--steps", "10", "--out", str(tmp_path), *QUICK]) == 130
+    assert "interrupted by SIGINT while drawing the pictures; the run is saved: draw them with: " in capsys.readouterr().err
+    assert checkpoint.load(tmp_path / "checkpoint.npz")["step"] == 10 and not (tmp_path / "final.png").exists()
+
+
+def test_a_stop_signal_while_a_diverged_run_draws_keeps_the_divergence_status_and_promises_nothing(tmp_path,
+                                                                                                   monkeypatch, capsys):
+    def ctrl_c_while_drawing(*args):
+        signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(run, "_draw", ctrl_c_while_drawing)
+    assert cli.main(["train", "--steps", "5", "--lr-g", "1e30", "--out", str(tmp_path), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip().endswith("interrupted by SIGINT while drawing the pictures") and "is saved" not in err
+
+
+def test_resume_to_more_steps_drops_the_old_last_row_and_logs_as_a_straight_run_would(tmp_path):
+    straight, extended = tmp_path / "straight", tmp_path / "extended"
+    no_decay = ["--data", "gaussian", *QUICK]  # the 1-D preset's learning rates do not decay, so a run can be extended
+    assert cli.main(["train", "--steps", "12", "--out", str(straight), *no_decay]) == 0
+    assert cli.main(["train", "--steps", "7", "--out", str(extended), *no_decay]) == 0  # rows 5 and 7 (its last)
+    assert cli.main(["train", "--resume", str(extended), "--steps", "12", "--no-progress"]) == 0
+    steps = [row.split(",")[0] for row in (extended / "metrics.csv").read_text().splitlines()[1:]]
+    assert steps == [row.split(",")[0] for row in (straight / "metrics.csv").read_text().splitlines()[1:]] == ["5", "10", "12"]
+
+
+def test_a_checkpoint_past_the_steps_its_run_asked_for_is_refused(tmp_path, capsys):
+    assert cli.main(["train", "--steps", "5", "--out", str(tmp_path), *QUICK]) == 0
+    state = checkpoint.load(tmp_path / "checkpoint.npz")
+    state["run"]["steps"] = 3  # a damaged record: step 5 of a run of 3
+    run_state.save(tmp_path / "checkpoint.npz", state)
+    assert cli.main(["train", "--resume", str(tmp_path), "--no-progress"]) == 2
+    assert "it is at step 5, past the 3 steps its run asked for" in capsys.readouterr().err

@@ -117,8 +117,10 @@ def _small_real_images(train: int = 40, held_out: int = 20):
     (lambda x, y, real: im.RealImages.fit(x[:40], y[:40], x[40:], y[40:45]), r"held_out_labels must have shape \(20,\)"),
     (lambda x, y, real: im.RealImages.fit(x[:40], y[:30], x[40:], y[40:]), r"train_labels must have shape \(40,\)"),
     # sets the measures cannot be computed on, refused rather than answered with NaN or garbage
-    (lambda x, y, real: im.two_sample_accuracy(x[:3], x[3:6], folds=2), r"at least max\(folds, 5\) images.*got folds=2 and 3"),
+    (lambda x, y, real: im.two_sample_accuracy(x[:3], x[3:6], folds=2), r"train on at least 5 images; 3 images a set in 2 folds leave 2"),
+    (lambda x, y, real: im.two_sample_accuracy(x[:3], x[3:6], folds=4, classifier="logistic"), r"at least as many images in each set as folds"),
     (lambda x, y, real: im.two_sample_accuracy(x[:10], x[10:20], folds=1), r"folds ≥ 2"),
+    (lambda x, y, real: im.parzen_log_likelihood([[1e60]], [[0.0]], 1e-100), r"sigma = 1e-100 is too small for distances"),
     (lambda x, y, real: im.nearest_neighbours(np.zeros((3, 0)), np.zeros((2, 0))), r"shape \(n, pixels\), got shape \(2, 0\)"),
     (lambda x, y, real: im.frechet_distance(np.ones((3, 2)) * 1j, x[:3, :2]), r"features_a must be real numbers"),
     (lambda x, y, real: im.classifier_score(None), r"probabilities must be real numbers, got NoneType"),
@@ -142,5 +144,8 @@ def test_bad_inputs_of_the_image_measures_are_refused_in_one_line_naming_them(ca
 def test_probabilities_rounded_to_float16_are_accepted_and_a_set_scores_zero_distance_to_itself():
     p = np.array([[0.9, 0.1], [0.2, 0.8]], dtype=np.float16)  # each row sums to 1 only within float16's rounding
     assert im.classifier_score(p) == pytest.approx(im.classifier_score(np.array([[0.9, 0.1], [0.2, 0.8]])), rel=1e-3)
-    features = np.random.default_rng(1).normal(size=(100, 64))
-    assert im.frechet_distance(features, features) >= 0.0  # never a negative squared distance from rounding
+    features = np.random.default_rng(0).normal(size=(100, 64))  # rounding alone would give -5.7e-14 here
+    assert im.frechet_distance(features, features) == 0.0  # never a negative squared distance
+    images = np.random.default_rng(1).normal(size=(8, 3))  # small sets the test can take: logistic 4 a set in 2 folds,
+    assert 0 <= im.two_sample_accuracy(images[:4], images[4:], folds=2, classifier="logistic") <= 1
+    assert 0 <= im.two_sample_accuracy(images[:4], images[4:], folds=4) <= 1  # kNN: each fold trains on 6

@@ -27,7 +27,6 @@ from minigan import allocator, backend, threads, validate
 from minigan.app import presets
 from minigan.app import run as runs
 from minigan.app.run_state import MAX_FRAMES, OVERRIDABLE
-from minigan.gan import MAX_K
 from minigan.gan import LOSSES, NOISE
 
 __all__ = ["main"]
@@ -35,6 +34,7 @@ __all__ = ["main"]
 NOT_DEMOS = ("make_readme_assets",)  # a tool in demos/ that runs the demos, not a demo itself
 DEMOS = Path(__file__).resolve().parents[2] / "demos"
 FIXED_BY_THE_RUN = ("data", "seed", "out", *OVERRIDABLE)  # what --resume takes from the checkpoint
+MAX_K = 100  # --k: D-steps per G-step, so a training step stays short enough to answer Ctrl-C within seconds
 
 
 class UsageError(Exception):
@@ -105,9 +105,8 @@ def _check_environment() -> None:
 
 
 def _train(args) -> int:
-    if args.resume == "":
-        raise UsageError("--resume needs the folder of a run, got an empty name")
-    for option, what in (("out", "an output folder"), ("mnist_path", "a file or folder of MNIST images")):
+    for option, what in (("resume", "the folder of a run"), ("out", "an output folder"),
+                         ("mnist_path", "a file or folder of MNIST images")):
         if getattr(args, option) == "":  # "" would quietly mean the default folder, or the current one
             raise UsageError(f"--{option.replace('_', '-')} needs {what}, got an empty name")
     if args.resume:
@@ -225,7 +224,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="with --data mnist: MNIST's training images, the IDX file itself or a folder holding "
                             "exactly one train-images-idx3-ubyte (plain or .gz; the t10k-* test set is never "
                             "picked); with --resume: where the run's file is now, if it moved")
-    train.add_argument("--log-every", type=_positive_int, help="steps between rows of metrics.csv (default: 10)")
+    train.add_argument("--log-every", type=_positive_int, help="steps between rows of metrics.csv, which also gets the last step (default: 10)")
     train.add_argument("--frames", type=_at_most(MAX_FRAMES, "snapshots"),
                        help=f"snapshots to draw over the run, at most {MAX_FRAMES} (default: 40)")
     train.add_argument("--checkpoint-every", type=_positive_int, help="steps between checkpoints (default: 500)")

@@ -28,6 +28,7 @@ motion, saving) and ``minigan.app.probe``; this module draws them and wires the 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
@@ -341,12 +342,12 @@ class Lab:
         """Take ``step``; a divergence pauses play and is said in the window. True if it went well."""
         try:
             step()
+            self.message = ""  # the last action's word (saved, loaded, reset...) is old news now
+            if redraw:
+                self.redraw()  # a snapshot whose samples of G overflow is a divergence too
         except DivergenceError as exc:
             self._diverged(exc)
             return False
-        self.message = ""  # the last action's word (saved, loaded, reset...) is old news now
-        if redraw:
-            self.redraw()
         return True
 
     def play_pause(self, _event=None) -> None:
@@ -404,7 +405,8 @@ class Lab:
             self.play_pause()
         self.walk = None
         self._say(f"{exc} (the last finite parameters are kept; try lower learning rates or reset)")
-        self.redraw()
+        with contextlib.suppress(DivergenceError):  # G's samples may be what overflowed: keep the last picture
+            self.redraw()
 
     def _show_substep(self, shown) -> None:
         n, s = shown.number, self.session.settings

@@ -434,18 +434,19 @@ def _train(model, run, out, steps, history, snapshots, log_every, frames, checkp
               f"{checkpoint_path}\ncontinue with: {command('train', '--resume', out)}", file=sys.stderr)
         status = 128 + stop.signum
     stop.at_once = True  # no step boundary is left to wait for: a stop signal now ends minigan at once
-    kept = "the run is saved" if saved_at == model.step else "the last checkpoint is kept"
+    done = status == 0 and saved_at == model.step == steps  # a finished run, saved: --resume only draws
     try:
         if stop() and status == 0:  # it came after the last step, before the pictures
             raise Interrupted(stop.signum)
         _draw(model, history, snapshots, out, real)
     except OSError as exc:
+        kept = "the run is saved" if saved_at == model.step else "the last checkpoint is kept"
         raise RunError(f"cannot write {exc.filename or out}: {exc.strerror or exc}; {kept}: draw the pictures "
                        f"again with: {command('train', '--resume', out)}") from None
     except Interrupted as exc:
-        print(f"interrupted by {signal.Signals(exc.signum).name} while drawing the pictures; {kept}: draw them "
-              f"with: {command('train', '--resume', out)}", file=sys.stderr)
-        return 128 + exc.signum
+        hint = f"; the run is saved: draw them with: {command('train', '--resume', out)}" if done else ""
+        print(f"interrupted by {signal.Signals(exc.signum).name} while drawing the pictures{hint}", file=sys.stderr)
+        return status or 128 + exc.signum  # a divergence or an earlier stop keeps its own status
     if status == 0:
         print(_summary(model, snapshots, out))
     return status
