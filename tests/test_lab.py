@@ -272,6 +272,15 @@ def test_a_divergence_is_reported_in_the_window_and_pauses_play(window, monkeypa
     assert "diverged" in window.status.get_text() and not window.playing
 
 
+def test_samples_of_g_that_overflow_while_its_weights_stay_finite_are_reported_as_a_divergence(window):
+    """Weights of 3e37 are finite, so the guard lets the step through, but G(z) overflows to NaN:
+    the picture of that step is what finds it, and the window says so instead of raising."""
+    for p in window.session.gan.G.parameters():
+        p.data[...] = 3e37
+    assert window._take(lambda: None) is False  # no step at all: the redraw alone meets the overflow
+    assert "diverged" in window.status.get_text() and "a sample of G" in window.status.get_text()
+
+
 @pytest.mark.parametrize("call, match", [
     (lambda w: w.set_k(0), "k_d must be a whole number from 1 to 10, got 0"),
     (lambda w: w.set_k_g(11), "k_g must be a whole number from 1 to 10"),
