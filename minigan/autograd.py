@@ -53,8 +53,8 @@ def is_grad_enabled() -> bool:
 
 
 class _grad_mode(contextlib.ContextDecorator):
-    """Grad mode ``enabled`` inside a ``with`` block (or a decorated function), the mode before it after;
-    the same object can be entered again, even inside itself, as PyTorch's ``no_grad()`` can."""
+    """Grad mode ``enabled`` inside a ``with`` block (or a decorated function), the mode before
+    it after; the same object can be entered again, even inside itself, as PyTorch's ``no_grad()``."""
 
     def __init__(self, enabled: bool): self.enabled, self.previous = enabled, []
     def _recreate_cm(self): return _grad_mode(self.enabled)  # a decorated function: a fresh one per call, per thread
@@ -82,9 +82,10 @@ class Tensor:
     Numbers, lists and host (NumPy) arrays are placed on the current backend; an array
     already on a GPU stays there. An array of the backend's own type is used as it is, not
     copied (as ``torch.from_numpy`` shares its array): editing that array changes the tensor,
-    unseen by the version counters that guard a graph; pass ``array.copy()`` to keep them apart. Operators (+, *, @, ...) are the ops of ``minigan.ops``,
-    attached there. Comparisons are elementwise and return plain boolean arrays; a Tensor is
-    hashed by identity (``a is b`` asks "the same tensor?"). As in PyTorch, ``bool(t)``, ``float(t)``
+    unseen by the version counters that guard a graph; pass ``array.copy()`` to keep them
+    apart. Operators (+, *, @, ...) are the ops of ``minigan.ops``, attached there.
+    Comparisons are elementwise and return plain boolean arrays; a Tensor is hashed by
+    identity (``a is b`` asks "the same tensor?"). As in PyTorch, ``bool(t)``, ``float(t)``
     and ``int(t)`` need exactly one element, and ``np.asarray(t)`` refuses a tensor that
     requires a gradient (``t.detach().numpy()`` says what is meant).
     """

@@ -371,6 +371,7 @@ def _train(model, run, out, steps, history, snapshots, log_every, frames, checkp
     real = model.data.sample(1000, np.random.default_rng(run["seed"] + 2))
     every = max(1, math.ceil(steps / frames))  # so a run holds at most frames + 2 snapshots
     metrics_path, checkpoint_path = out / "metrics.csv", out / CHECKPOINT
+
     def is_logged(step: int) -> bool:  # every log_every steps, and the run's last step (a short run gets a row)
         return step % log_every == 0 or step == steps
 
